@@ -1,4 +1,46 @@
 /**
  * effect-voip: SIP and RTP for TypeScript on Effect.
+ *
+ * Each module is exported as a namespace (`SIPMessage.parse`, `PCMU.encode`,
+ * `Sdp.parse`); pyVoIP's enums and the most used classes also stand alone.
+ *
+ * @since 0.1.0
  */
 export const version = "0.1.0"
+
+// SIP messages
+export * as HeaderValues from "./sip/HeaderValues.ts"
+export * as SIPMessage from "./sip/SIPMessage.ts"
+export { SIPMessageType } from "./sip/SIPMessage.ts"
+export { SIPParseError } from "./sip/SIPParseError.ts"
+export { SIPStatus } from "./sip/SIPStatus.ts"
+export * as Uri from "./sip/Uri.ts"
+export * as Validate from "./sip/Validate.ts"
+
+// SDP
+export * as OfferAnswer from "./sdp/OfferAnswer.ts"
+export * as Sdp from "./sdp/Sdp.ts"
+
+// Media vocabulary, RTP and codecs
+export * as Dtmf from "./rtp/Dtmf.ts"
+export * as JitterBuffer from "./rtp/JitterBuffer.ts"
+export * as Linear8 from "./rtp/Linear8.ts"
+export { DynamicPayloadType, type PayloadMapping, PayloadType, RTPProtocol, TransmitType } from "./rtp/PayloadType.ts"
+export * as PCMA from "./rtp/PCMA.ts"
+export * as PCMU from "./rtp/PCMU.ts"
+export * as Rtcp from "./rtp/Rtcp.ts"
+export * as RTPMessage from "./rtp/RTPMessage.ts"
+export * as Wav from "./rtp/Wav.ts"
+
+// Settings and credentials
+export { defaults as defaultSettings, type Settings, setTlsSecurity, TlsVerifyMode, VoIPSettings } from "./Config.ts"
+export { Credentials, CredentialsManager } from "./Credentials.ts"
+export * as Digest from "./sip/auth/Digest.ts"
+
+// Transports and NAT
+export { AddressType, NAT, NATError } from "./transport/Nat.ts"
+export { SipTransport, SipTransportError } from "./transport/SipTransport.ts"
+export * as Tcp from "./transport/Tcp.ts"
+export * as Tls from "./transport/Tls.ts"
+export { TransportMode } from "./transport/TransportMode.ts"
+export * as Udp from "./transport/Udp.ts"
