@@ -1,0 +1,378 @@
+/**
+ * Client transactions (RFC 3261 §17.1): the INVITE state machine of §17.1.1
+ * with RFC 6026's Accepted state, and the non-INVITE machine of §17.1.2.
+ *
+ * A {@link ClientTransaction} is what the transaction user (TU) holds: the
+ * request as sent, every response passed up as a `Stream`, the final
+ * response (or the timeout or transport error that replaced it) as an
+ * `Effect`, and for INVITE the UA core's hook to answer each 2xx
+ * retransmission with its ACK. The machine behind it changes state
+ * synchronously on each event (a response, a timer, a failed send).
+ *
+ * @since 0.1.0
+ */
+import { Cause, Deferred, Effect, Exit, Queue, Stream } from "effect"
+import * as SIPMessage from "../SIPMessage.ts"
+import { formatVia } from "../HeaderValues.ts"
+import type { Destination, SipTransportError } from "../../transport/SipTransport.ts"
+import type { Outgoing, TransactionEnvironment } from "./Environment.ts"
+import type { TimerHandle } from "./TimerWheel.ts"
+import { backoffUncapped, backoffUpToT2, type TimerName } from "./Timers.ts"
+import { TransactionTimeoutError } from "./TransactionError.ts"
+
+/**
+ * The states of §17.1.1 and §17.1.2, plus RFC 6026's Accepted.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const ClientState = {
+  CALLING: "Calling",
+  TRYING: "Trying",
+  PROCEEDING: "Proceeding",
+  COMPLETED: "Completed",
+  ACCEPTED: "Accepted",
+  TERMINATED: "Terminated"
+} as const
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type ClientState = (typeof ClientState)[keyof typeof ClientState]
+
+/**
+ * Why a client transaction has no final response.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export type ClientTransactionError = TransactionTimeoutError | SipTransportError
+
+/**
+ * A client transaction as its TU sees it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ClientTransaction {
+  /** The request as sent: its top Via carries the branch. */
+  readonly request: SIPMessage.SIPMessage
+  readonly method: string
+  readonly branch: string
+  /** Where the request (and any retransmission, and the ACK of a non-2xx) goes. */
+  readonly destination: Destination
+  /** The current state. */
+  readonly state: ClientState
+  /**
+   * Every response passed up, in order: provisional ones, the final one and,
+   * for INVITE, each further 2xx until Timer M (retransmissions and other
+   * forks, RFC 6026). Ends when nothing more can come; fails when the
+   * transaction timed out or could not send. Holds at most the 64 latest
+   * responses not read yet.
+   */
+  readonly responses: Stream.Stream<SIPMessage.SIPMessage, ClientTransactionError>
+  /** The first final response. */
+  readonly final: Effect.Effect<SIPMessage.SIPMessage, ClientTransactionError>
+  /** The first response of any kind (a CANCEL may only follow a provisional one, §9.1). */
+  readonly firstResponse: Effect.Effect<SIPMessage.SIPMessage, ClientTransactionError>
+  /**
+   * INVITE: sends the UA core's ACK for a 2xx (§13.2.2.4) to `target` and,
+   * while the transaction is Accepted, sends it again whenever that 2xx (same
+   * To tag) is retransmitted.
+   */
+  readonly acknowledge: (ack: SIPMessage.SIPMessage, target: Destination) => Effect.Effect<void, SipTransportError>
+  /**
+   * Ends the transaction now. Without a final response, `final` fails with a
+   * `TransactionTimeoutError` for timer "cancel": what §9.1 allows 64·T1 after
+   * a CANCEL got no final response for the INVITE.
+   */
+  readonly terminate: Effect.Effect<void>
+}
+
+const RESPONSE_BUFFER = 64
+
+/**
+ * The ACK for a non-2xx final response to an INVITE (§17.1.1.3): Request-URI,
+ * Call-ID, From and CSeq number of the INVITE, To of the response, only the
+ * INVITE's top Via (same branch), its Route header fields.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const ackForFailure = (
+  invite: SIPMessage.SIPMessage,
+  response: SIPMessage.SIPMessage
+): SIPMessage.SIPMessage | undefined => {
+  const top = invite.via[0]
+  const headers = invite.headers
+  const to = response.headers.get("To")
+  const callId = headers.get("Call-ID")
+  const from = headers.get("From")
+  if (top === undefined || to === undefined || callId === undefined || from === undefined || invite.cseq === undefined) {
+    return undefined
+  }
+  const lines: Array<readonly [string, string]> = [["Via", formatVia(top)]]
+  for (const route of headers.getAll("Route")) lines.push(["Route", route])
+  lines.push(
+    ["Max-Forwards", headers.get("Max-Forwards") ?? "70"],
+    ["From", from],
+    ["To", to],
+    ["Call-ID", callId],
+    ["CSeq", `${invite.cseq.seq} ACK`]
+  )
+  const built = SIPMessage.request({ method: "ACK", uri: invite.requestUriText, headers: lines })
+  return built._tag === "Success" ? built.success : undefined
+}
+
+const statusOf = (response: SIPMessage.SIPMessage): number => response.status === 0 ? 0 : response.status.value
+
+/**
+ * The machine behind a {@link ClientTransaction}; the transaction layer feeds
+ * it responses and timers.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export class ClientTransactionMachine implements ClientTransaction {
+  readonly request: SIPMessage.SIPMessage
+  readonly method: string
+  readonly branch: string
+  readonly key: string
+  readonly destination: Destination
+  readonly responses: Stream.Stream<SIPMessage.SIPMessage, ClientTransactionError>
+  readonly final: Effect.Effect<SIPMessage.SIPMessage, ClientTransactionError>
+  readonly firstResponse: Effect.Effect<SIPMessage.SIPMessage, ClientTransactionError>
+  readonly terminate: Effect.Effect<void>
+  state: ClientState
+
+  private readonly invite: boolean
+  private readonly env: TransactionEnvironment<ClientTransactionMachine>
+  private readonly queue: Queue.Queue<SIPMessage.SIPMessage, ClientTransactionError | Cause.Done>
+  private readonly finalResponse = Deferred.makeUnsafe<SIPMessage.SIPMessage, ClientTransactionError>()
+  private readonly first = Deferred.makeUnsafe<SIPMessage.SIPMessage, ClientTransactionError>()
+  private retransmitTimer: TimerHandle | undefined
+  private lifetimeTimer: TimerHandle | undefined
+  private interval = 0
+  private readonly startedAt: number
+  /** ACK of the non-2xx final, re-sent for each retransmission of it. */
+  private failureAck: Outgoing | undefined
+  /** The UA core's ACKs by the To tag of the 2xx they acknowledge. */
+  private successAcks: Map<string, Outgoing> | undefined
+
+  /** A machine in Calling or Trying; {@link start} sends the request. */
+  static make(options: {
+    readonly request: SIPMessage.SIPMessage
+    readonly branch: string
+    readonly key: string
+    readonly destination: Destination
+    readonly env: TransactionEnvironment<ClientTransactionMachine>
+  }): Effect.Effect<ClientTransactionMachine> {
+    return Effect.map(
+      Queue.sliding<SIPMessage.SIPMessage, ClientTransactionError | Cause.Done>(RESPONSE_BUFFER),
+      (queue) => new ClientTransactionMachine({ ...options, queue })
+    )
+  }
+
+  private constructor(options: {
+    readonly request: SIPMessage.SIPMessage
+    readonly branch: string
+    readonly key: string
+    readonly destination: Destination
+    readonly queue: Queue.Queue<SIPMessage.SIPMessage, ClientTransactionError | Cause.Done>
+    readonly env: TransactionEnvironment<ClientTransactionMachine>
+  }) {
+    this.request = options.request
+    this.method = options.request.method
+    this.branch = options.branch
+    this.key = options.key
+    this.destination = options.destination
+    this.queue = options.queue
+    this.env = options.env
+    this.invite = this.method === "INVITE"
+    this.state = this.invite ? ClientState.CALLING : ClientState.TRYING
+    this.responses = Stream.fromQueue(options.queue)
+    this.final = Deferred.await(this.finalResponse)
+    this.firstResponse = Deferred.await(this.first)
+    this.terminate = Effect.sync(() => this.abandon())
+    this.startedAt = options.env.now()
+  }
+
+  /** Sends the request and starts A and B, or E and F. */
+  start(): Effect.Effect<void, SipTransportError> {
+    const { timers } = this.env
+    const first = this.invite ? timers.a : timers.e
+    if (first !== undefined) {
+      this.interval = first
+      this.retransmitTimer = this.env.wheel.schedule(this, this.invite ? "A" : "E", first)
+    }
+    this.lifetimeTimer = this.env.wheel.schedule(this, this.invite ? "B" : "F", this.invite ? timers.b : timers.f)
+    return this.env.transmit(this, [{ message: this.request, target: this.destination }])
+  }
+
+  acknowledge(ack: SIPMessage.SIPMessage, target: Destination): Effect.Effect<void, SipTransportError> {
+    const outgoing: Outgoing = { message: ack, target }
+    const tag = ack.to?.tag
+    if (this.state === ClientState.ACCEPTED && tag !== undefined) (this.successAcks ??= new Map()).set(tag, outgoing)
+    return this.env.transmit(this, [outgoing])
+  }
+
+  /** A response whose top Via branch and CSeq method match. */
+  onResponse(response: SIPMessage.SIPMessage): Effect.Effect<void> | undefined {
+    const status = statusOf(response)
+    if (status < 100) return undefined
+    return this.invite ? this.onInviteResponse(response, status) : this.onNonInviteResponse(response, status)
+  }
+
+  onTimer(timer: TimerName): Effect.Effect<void> | undefined {
+    const { timers } = this.env
+    switch (timer) {
+      case "A":
+        if (this.state !== ClientState.CALLING) return undefined
+        this.interval = backoffUncapped(timers, this.interval)
+        this.retransmitTimer = this.env.wheel.schedule(this, "A", this.interval)
+        return this.resend()
+      case "E":
+        if (this.state !== ClientState.TRYING && this.state !== ClientState.PROCEEDING) return undefined
+        this.interval = this.state === ClientState.TRYING ? backoffUpToT2(timers, this.interval) : timers.t2
+        this.retransmitTimer = this.env.wheel.schedule(this, "E", this.interval)
+        return this.resend()
+      case "B":
+        if (this.state === ClientState.CALLING) this.end(this.timeout("B", timers.b))
+        return undefined
+      case "F":
+        if (this.state === ClientState.TRYING || this.state === ClientState.PROCEEDING) this.end(this.timeout("F", timers.f))
+        return undefined
+      case "D":
+      case "K":
+        if (this.state === ClientState.COMPLETED) this.end(undefined)
+        return undefined
+      case "M":
+        if (this.state === ClientState.ACCEPTED) this.end(undefined)
+        return undefined
+      default:
+        return undefined
+    }
+  }
+
+  onTransportError(error: SipTransportError): void {
+    if (this.state !== ClientState.TERMINATED) this.end(error)
+  }
+
+  /** The layer is closing: whoever waits on this transaction is interrupted. */
+  shutdown(): void {
+    if (this.state === ClientState.TERMINATED) return
+    this.state = ClientState.TERMINATED
+    this.cancelTimers()
+    this.env.release(this)
+    Deferred.doneUnsafe(this.first, Exit.interrupt())
+    Deferred.doneUnsafe(this.finalResponse, Exit.interrupt())
+    Queue.endUnsafe(this.queue)
+  }
+
+  private onInviteResponse(response: SIPMessage.SIPMessage, status: number): Effect.Effect<void> | undefined {
+    switch (this.state) {
+      case ClientState.CALLING:
+      case ClientState.PROCEEDING: {
+        if (status < 200) {
+          this.state = ClientState.PROCEEDING
+          this.cancelTimers()
+          this.passUp(response)
+          return undefined
+        }
+        // the state changes before the TU hears of it: a waiting fiber may resume at once
+        this.cancelTimers()
+        if (status < 300) {
+          this.state = ClientState.ACCEPTED
+          this.lifetimeTimer = this.env.wheel.schedule(this, "M", this.env.timers.m)
+          this.passFinal(response, false)
+          return undefined
+        }
+        this.state = ClientState.COMPLETED
+        const ack = ackForFailure(this.request, response)
+        const failureAck = ack === undefined ? undefined : { message: ack, target: this.destination }
+        this.failureAck = failureAck
+        this.lifetimeTimer = this.env.wheel.schedule(this, "D", this.env.timers.d)
+        this.passFinal(response, true)
+        return failureAck === undefined ? undefined : Effect.ignore(this.env.transmit(this, [failureAck]))
+      }
+      case ClientState.ACCEPTED: {
+        if (status < 200 || status >= 300) return undefined
+        this.passUp(response)
+        const tag = response.to?.tag
+        const ack = tag === undefined ? undefined : this.successAcks?.get(tag)
+        return ack === undefined ? undefined : Effect.ignore(this.env.transmit(this, [ack]))
+      }
+      case ClientState.COMPLETED:
+        return status >= 300 && this.failureAck !== undefined
+          ? Effect.ignore(this.env.transmit(this, [this.failureAck]))
+          : undefined
+      default:
+        return undefined
+    }
+  }
+
+  private onNonInviteResponse(response: SIPMessage.SIPMessage, status: number): Effect.Effect<void> | undefined {
+    if (this.state !== ClientState.TRYING && this.state !== ClientState.PROCEEDING) return undefined
+    if (status < 200) {
+      this.state = ClientState.PROCEEDING
+      this.passUp(response)
+      return undefined
+    }
+    this.state = ClientState.COMPLETED
+    this.cancelTimers()
+    this.lifetimeTimer = this.env.wheel.schedule(this, "K", this.env.timers.k)
+    this.passFinal(response, true)
+    return undefined
+  }
+
+  /** The final response to the TU; with `last`, nothing will follow it on `responses`. */
+  private passFinal(response: SIPMessage.SIPMessage, last: boolean): void {
+    Queue.offerUnsafe(this.queue, response)
+    if (last) Queue.endUnsafe(this.queue)
+    const exit = Exit.succeed(response)
+    Deferred.doneUnsafe(this.first, exit)
+    Deferred.doneUnsafe(this.finalResponse, exit)
+  }
+
+  private passUp(response: SIPMessage.SIPMessage): void {
+    Queue.offerUnsafe(this.queue, response)
+    Deferred.doneUnsafe(this.first, Exit.succeed(response))
+  }
+
+  private resend(): Effect.Effect<void> {
+    return Effect.ignore(this.env.transmit(this, [{ message: this.request, target: this.destination }]))
+  }
+
+  private timeout(timer: "B" | "F", afterMillis: number): TransactionTimeoutError {
+    return new TransactionTimeoutError({ timer, method: this.method, branch: this.branch, afterMillis })
+  }
+
+  private abandon(): void {
+    if (this.state === ClientState.TERMINATED) return
+    const afterMillis = this.env.now() - this.startedAt
+    this.end(new TransactionTimeoutError({ timer: "cancel", method: this.method, branch: this.branch, afterMillis }))
+  }
+
+  private cancelTimers(): void {
+    this.retransmitTimer?.cancel()
+    this.lifetimeTimer?.cancel()
+    this.retransmitTimer = undefined
+    this.lifetimeTimer = undefined
+  }
+
+  /** Terminated: the TU learns `error` unless it already has a final response; everything is released. */
+  private end(error: ClientTransactionError | undefined): void {
+    this.state = ClientState.TERMINATED
+    this.cancelTimers()
+    this.failureAck = undefined
+    this.successAcks = undefined
+    this.env.release(this)
+    if (error !== undefined) {
+      const failure = Exit.fail(error)
+      Deferred.doneUnsafe(this.first, failure)
+      if (Deferred.doneUnsafe(this.finalResponse, failure)) Queue.failCauseUnsafe(this.queue, Cause.fail(error))
+    }
+    Queue.endUnsafe(this.queue)
+  }
+}
