@@ -127,74 +127,99 @@ export const ackForFailure = (
 
 const statusOf = (response: SIPMessage.SIPMessage): number => response.status === 0 ? 0 : response.status.value
 
+type ResponseQueue = Queue.Queue<SIPMessage.SIPMessage, ClientTransactionError | Cause.Done>
+type ResponseDeferred = Deferred.Deferred<SIPMessage.SIPMessage, ClientTransactionError>
+
 /**
  * The machine behind a {@link ClientTransaction}; the transaction layer feeds
- * it responses and timers.
+ * it responses and timers. It is not the TU's handle, and lets go of the
+ * request, the queue and the deferred results as soon as it no longer needs
+ * them: a transaction lingering in Completed or Accepted for 64·T1 costs
+ * little more than its timers.
  *
  * @category models
  * @since 0.1.0
  */
-export class ClientTransactionMachine implements ClientTransaction {
-  readonly request: SIPMessage.SIPMessage
+export class ClientTransactionMachine {
   readonly method: string
   readonly branch: string
   readonly key: string
   readonly destination: Destination
-  readonly responses: Stream.Stream<SIPMessage.SIPMessage, ClientTransactionError>
-  readonly final: Effect.Effect<SIPMessage.SIPMessage, ClientTransactionError>
-  readonly firstResponse: Effect.Effect<SIPMessage.SIPMessage, ClientTransactionError>
-  readonly terminate: Effect.Effect<void>
   state: ClientState
 
   private readonly invite: boolean
   private readonly env: TransactionEnvironment<ClientTransactionMachine>
-  private readonly queue: Queue.Queue<SIPMessage.SIPMessage, ClientTransactionError | Cause.Done>
-  private readonly finalResponse = Deferred.makeUnsafe<SIPMessage.SIPMessage, ClientTransactionError>()
-  private readonly first = Deferred.makeUnsafe<SIPMessage.SIPMessage, ClientTransactionError>()
+  private readonly startedAt: number
+  /** Until a final response: what is retransmitted. */
+  private request: SIPMessage.SIPMessage | undefined
+  /** Until nothing more can be passed up. */
+  private queue: ResponseQueue | undefined
+  private finalResponse: ResponseDeferred | undefined
+  private first: ResponseDeferred | undefined
   private retransmitTimer: TimerHandle | undefined
   private lifetimeTimer: TimerHandle | undefined
   private interval = 0
-  private readonly startedAt: number
   /** ACK of the non-2xx final, re-sent for each retransmission of it. */
   private failureAck: Outgoing | undefined
   /** The UA core's ACKs by the To tag of the 2xx they acknowledge. */
   private successAcks: Map<string, Outgoing> | undefined
 
-  /** A machine in Calling or Trying; {@link start} sends the request. */
+  /**
+   * A machine in Calling or Trying ({@link start} sends the request) and the
+   * handle its TU gets.
+   */
   static make(options: {
     readonly request: SIPMessage.SIPMessage
     readonly branch: string
     readonly key: string
     readonly destination: Destination
     readonly env: TransactionEnvironment<ClientTransactionMachine>
-  }): Effect.Effect<ClientTransactionMachine> {
-    return Effect.map(
-      Queue.sliding<SIPMessage.SIPMessage, ClientTransactionError | Cause.Done>(RESPONSE_BUFFER),
-      (queue) => new ClientTransactionMachine({ ...options, queue })
-    )
+  }): Effect.Effect<{ readonly machine: ClientTransactionMachine; readonly transaction: ClientTransaction }> {
+    return Effect.map(Queue.sliding<SIPMessage.SIPMessage, ClientTransactionError | Cause.Done>(RESPONSE_BUFFER), (queue) => {
+      const finalResponse = Deferred.makeUnsafe<SIPMessage.SIPMessage, ClientTransactionError>()
+      const first = Deferred.makeUnsafe<SIPMessage.SIPMessage, ClientTransactionError>()
+      const machine = new ClientTransactionMachine(options, queue, finalResponse, first)
+      const transaction: ClientTransaction = {
+        request: options.request,
+        method: machine.method,
+        branch: options.branch,
+        destination: options.destination,
+        get state() {
+          return machine.state
+        },
+        responses: Stream.fromQueue(queue),
+        final: Deferred.await(finalResponse),
+        firstResponse: Deferred.await(first),
+        acknowledge: (ack, target) => machine.acknowledge(ack, target),
+        terminate: Effect.sync(() => machine.abandon())
+      }
+      return { machine, transaction }
+    })
   }
 
-  private constructor(options: {
-    readonly request: SIPMessage.SIPMessage
-    readonly branch: string
-    readonly key: string
-    readonly destination: Destination
-    readonly queue: Queue.Queue<SIPMessage.SIPMessage, ClientTransactionError | Cause.Done>
-    readonly env: TransactionEnvironment<ClientTransactionMachine>
-  }) {
+  private constructor(
+    options: {
+      readonly request: SIPMessage.SIPMessage
+      readonly branch: string
+      readonly key: string
+      readonly destination: Destination
+      readonly env: TransactionEnvironment<ClientTransactionMachine>
+    },
+    queue: ResponseQueue,
+    finalResponse: ResponseDeferred,
+    first: ResponseDeferred
+  ) {
     this.request = options.request
     this.method = options.request.method
     this.branch = options.branch
     this.key = options.key
     this.destination = options.destination
-    this.queue = options.queue
     this.env = options.env
+    this.queue = queue
+    this.finalResponse = finalResponse
+    this.first = first
     this.invite = this.method === "INVITE"
     this.state = this.invite ? ClientState.CALLING : ClientState.TRYING
-    this.responses = Stream.fromQueue(options.queue)
-    this.final = Deferred.await(this.finalResponse)
-    this.firstResponse = Deferred.await(this.first)
-    this.terminate = Effect.sync(() => this.abandon())
     this.startedAt = options.env.now()
   }
 
@@ -207,7 +232,7 @@ export class ClientTransactionMachine implements ClientTransaction {
       this.retransmitTimer = this.env.wheel.schedule(this, this.invite ? "A" : "E", first)
     }
     this.lifetimeTimer = this.env.wheel.schedule(this, this.invite ? "B" : "F", this.invite ? timers.b : timers.f)
-    return this.env.transmit(this, [{ message: this.request, target: this.destination }])
+    return this.resend()
   }
 
   acknowledge(ack: SIPMessage.SIPMessage, target: Destination): Effect.Effect<void, SipTransportError> {
@@ -231,12 +256,12 @@ export class ClientTransactionMachine implements ClientTransaction {
         if (this.state !== ClientState.CALLING) return undefined
         this.interval = backoffUncapped(timers, this.interval)
         this.retransmitTimer = this.env.wheel.schedule(this, "A", this.interval)
-        return this.resend()
+        return Effect.ignore(this.resend())
       case "E":
         if (this.state !== ClientState.TRYING && this.state !== ClientState.PROCEEDING) return undefined
         this.interval = this.state === ClientState.TRYING ? backoffUpToT2(timers, this.interval) : timers.t2
         this.retransmitTimer = this.env.wheel.schedule(this, "E", this.interval)
-        return this.resend()
+        return Effect.ignore(this.resend())
       case "B":
         if (this.state === ClientState.CALLING) this.end(this.timeout("B", timers.b))
         return undefined
@@ -259,48 +284,56 @@ export class ClientTransactionMachine implements ClientTransaction {
     if (this.state !== ClientState.TERMINATED) this.end(error)
   }
 
+  /** The TU gives up (§9.1): without a final response it learns of a "cancel" timeout. */
+  abandon(): void {
+    if (this.state === ClientState.TERMINATED) return
+    const afterMillis = this.env.now() - this.startedAt
+    this.end(new TransactionTimeoutError({ timer: "cancel", method: this.method, branch: this.branch, afterMillis }))
+  }
+
   /** The layer is closing: whoever waits on this transaction is interrupted. */
   shutdown(): void {
     if (this.state === ClientState.TERMINATED) return
-    this.state = ClientState.TERMINATED
-    this.cancelTimers()
-    this.env.release(this)
-    Deferred.doneUnsafe(this.first, Exit.interrupt())
-    Deferred.doneUnsafe(this.finalResponse, Exit.interrupt())
-    Queue.endUnsafe(this.queue)
+    this.release()
+    const interrupted = Exit.interrupt()
+    const { finalResponse, first, queue } = this.detach()
+    if (first !== undefined) Deferred.doneUnsafe(first, interrupted)
+    if (finalResponse !== undefined) Deferred.doneUnsafe(finalResponse, interrupted)
+    if (queue !== undefined) Queue.endUnsafe(queue)
   }
 
   private onInviteResponse(response: SIPMessage.SIPMessage, status: number): Effect.Effect<void> | undefined {
     switch (this.state) {
       case ClientState.CALLING:
       case ClientState.PROCEEDING: {
+        // the state changes before the TU hears of it: a waiting fiber resumes inside these calls
+        this.cancelTimers()
         if (status < 200) {
           this.state = ClientState.PROCEEDING
-          this.cancelTimers()
           this.passUp(response)
           return undefined
         }
-        // the state changes before the TU hears of it: a waiting fiber may resume at once
-        this.cancelTimers()
         if (status < 300) {
           this.state = ClientState.ACCEPTED
+          this.request = undefined
           this.lifetimeTimer = this.env.wheel.schedule(this, "M", this.env.timers.m)
           this.passFinal(response, false)
           return undefined
         }
         this.state = ClientState.COMPLETED
-        const ack = ackForFailure(this.request, response)
+        const ack = this.request === undefined ? undefined : ackForFailure(this.request, response)
         const failureAck = ack === undefined ? undefined : { message: ack, target: this.destination }
         this.failureAck = failureAck
+        this.request = undefined
         this.lifetimeTimer = this.env.wheel.schedule(this, "D", this.env.timers.d)
         this.passFinal(response, true)
         return failureAck === undefined ? undefined : Effect.ignore(this.env.transmit(this, [failureAck]))
       }
       case ClientState.ACCEPTED: {
         if (status < 200 || status >= 300) return undefined
-        this.passUp(response)
         const tag = response.to?.tag
         const ack = tag === undefined ? undefined : this.successAcks?.get(tag)
+        this.passUp(response)
         return ack === undefined ? undefined : Effect.ignore(this.env.transmit(this, [ack]))
       }
       case ClientState.COMPLETED:
@@ -320,6 +353,7 @@ export class ClientTransactionMachine implements ClientTransaction {
       return undefined
     }
     this.state = ClientState.COMPLETED
+    this.request = undefined
     this.cancelTimers()
     this.lifetimeTimer = this.env.wheel.schedule(this, "K", this.env.timers.k)
     this.passFinal(response, true)
@@ -328,30 +362,34 @@ export class ClientTransactionMachine implements ClientTransaction {
 
   /** The final response to the TU; with `last`, nothing will follow it on `responses`. */
   private passFinal(response: SIPMessage.SIPMessage, last: boolean): void {
-    Queue.offerUnsafe(this.queue, response)
-    if (last) Queue.endUnsafe(this.queue)
+    const { finalResponse, first, queue } = this
+    this.finalResponse = undefined
+    this.first = undefined
+    if (last) this.queue = undefined
+    if (queue !== undefined) {
+      Queue.offerUnsafe(queue, response)
+      if (last) Queue.endUnsafe(queue)
+    }
     const exit = Exit.succeed(response)
-    Deferred.doneUnsafe(this.first, exit)
-    Deferred.doneUnsafe(this.finalResponse, exit)
+    if (first !== undefined) Deferred.doneUnsafe(first, exit)
+    if (finalResponse !== undefined) Deferred.doneUnsafe(finalResponse, exit)
   }
 
   private passUp(response: SIPMessage.SIPMessage): void {
-    Queue.offerUnsafe(this.queue, response)
-    Deferred.doneUnsafe(this.first, Exit.succeed(response))
+    const first = this.first
+    this.first = undefined
+    if (this.queue !== undefined) Queue.offerUnsafe(this.queue, response)
+    if (first !== undefined) Deferred.doneUnsafe(first, Exit.succeed(response))
   }
 
-  private resend(): Effect.Effect<void> {
-    return Effect.ignore(this.env.transmit(this, [{ message: this.request, target: this.destination }]))
+  private resend(): Effect.Effect<void, SipTransportError> {
+    return this.request === undefined
+      ? Effect.void
+      : this.env.transmit(this, [{ message: this.request, target: this.destination }])
   }
 
   private timeout(timer: "B" | "F", afterMillis: number): TransactionTimeoutError {
     return new TransactionTimeoutError({ timer, method: this.method, branch: this.branch, afterMillis })
-  }
-
-  private abandon(): void {
-    if (this.state === ClientState.TERMINATED) return
-    const afterMillis = this.env.now() - this.startedAt
-    this.end(new TransactionTimeoutError({ timer: "cancel", method: this.method, branch: this.branch, afterMillis }))
   }
 
   private cancelTimers(): void {
@@ -361,18 +399,34 @@ export class ClientTransactionMachine implements ClientTransaction {
     this.lifetimeTimer = undefined
   }
 
-  /** Terminated: the TU learns `error` unless it already has a final response; everything is released. */
-  private end(error: ClientTransactionError | undefined): void {
+  /** Enters Terminated and leaves the layer. */
+  private release(): void {
     this.state = ClientState.TERMINATED
     this.cancelTimers()
+    this.request = undefined
     this.failureAck = undefined
     this.successAcks = undefined
     this.env.release(this)
+  }
+
+  private detach() {
+    const { finalResponse, first, queue } = this
+    this.finalResponse = undefined
+    this.first = undefined
+    this.queue = undefined
+    return { finalResponse, first, queue }
+  }
+
+  /** Terminated: the TU learns `error` unless it already has a final response. */
+  private end(error: ClientTransactionError | undefined): void {
+    this.release()
+    const { finalResponse, first, queue } = this.detach()
     if (error !== undefined) {
       const failure = Exit.fail(error)
-      Deferred.doneUnsafe(this.first, failure)
-      if (Deferred.doneUnsafe(this.finalResponse, failure)) Queue.failCauseUnsafe(this.queue, Cause.fail(error))
+      if (queue !== undefined && finalResponse !== undefined) Queue.failCauseUnsafe(queue, Cause.fail(error))
+      if (first !== undefined) Deferred.doneUnsafe(first, failure)
+      if (finalResponse !== undefined) Deferred.doneUnsafe(finalResponse, failure)
     }
-    Queue.endUnsafe(this.queue)
+    if (queue !== undefined) Queue.endUnsafe(queue)
   }
 }

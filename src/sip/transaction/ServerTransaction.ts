@@ -64,7 +64,11 @@ export interface ServerTransaction {
   /**
    * Sends a response: any number of 1xx, then one final response (INVITE:
    * further 2xx are passed on while Accepted, RFC 6026). A response the state
-   * does not allow fails with `TransactionStateError`.
+   * does not allow fails with `TransactionStateError`. Non-2xx finals are
+   * retransmitted by the transaction; the 2xx of an INVITE is the UA core's
+   * to retransmit until its ACK (`UaCore.acceptInvite` does both).
+   * The TU must send a final response to every request: until then the
+   * transaction stays (RFC 3261 gives Proceeding no timer).
    */
   readonly respond: (response: SIPMessage.SIPMessage) => Effect.Effect<void, RespondError>
   /**
@@ -112,20 +116,18 @@ export const trying = (request: SIPMessage.SIPMessage): SIPMessage.SIPMessage | 
 
 /**
  * The machine behind a {@link ServerTransaction}; the transaction layer feeds
- * it retransmitted requests, ACKs, CANCELs and timers.
+ * it retransmitted requests, ACKs, CANCELs and timers. It is not the TU's
+ * handle, and keeps the request only until it sends a final response: a
+ * transaction lingering for 64·T1 holds little more than that response.
  *
  * @category models
  * @since 0.1.0
  */
-export class ServerTransactionMachine implements ServerTransaction {
-  readonly request: SIPMessage.SIPMessage
-  readonly incoming: IncomingMessage
+export class ServerTransactionMachine {
   readonly method: string
   readonly key: string
+  readonly branch: string
   readonly timers: TimerValues
-  readonly cancelled: Effect.Effect<SIPMessage.SIPMessage>
-  readonly ack: Effect.Effect<SIPMessage.SIPMessage, TransactionTimeoutError>
-  readonly terminated: Effect.Effect<void, TransactionTimeoutError | SipTransportError>
   state: ServerState
   /** Keys under which the layer indexed the ACKs of our 2xx responses. */
   ackKeys: Array<string> | undefined
@@ -135,33 +137,70 @@ export class ServerTransactionMachine implements ServerTransaction {
   private readonly invite: boolean
   private readonly env: ServerEnvironment
   private readonly target: SendTarget | undefined
-  private readonly cancelRequest = Deferred.makeUnsafe<SIPMessage.SIPMessage>()
-  private readonly ackRequest = Deferred.makeUnsafe<SIPMessage.SIPMessage, TransactionTimeoutError>()
-  private readonly ended = Deferred.makeUnsafe<void, TransactionTimeoutError | SipTransportError>()
+  /** Until a final response: for 100 Trying. */
+  private request: SIPMessage.SIPMessage | undefined
+  /** Until a final response (a CANCEL after it changes nothing). */
+  private cancelRequest: Deferred.Deferred<SIPMessage.SIPMessage> | undefined
+  private ackRequest: Deferred.Deferred<SIPMessage.SIPMessage, TransactionTimeoutError> | undefined
+  private ended: Deferred.Deferred<void, TransactionTimeoutError | SipTransportError> | undefined
   private lastProvisional: SIPMessage.SIPMessage | undefined
   private retransmitTimer: TimerHandle | undefined
   private lifetimeTimer: TimerHandle | undefined
   private interval = 0
 
-  constructor(options: {
+  /** A machine in Proceeding (INVITE) or Trying and the handle its TU gets. */
+  static make(options: {
     readonly incoming: IncomingMessage
     readonly key: string
     readonly timers: TimerValues
     readonly target: SendTarget | undefined
     readonly env: ServerEnvironment
-  }) {
-    this.incoming = options.incoming
-    this.request = options.incoming.message
-    this.method = this.request.method
+  }): { readonly machine: ServerTransactionMachine; readonly transaction: ServerTransaction } {
+    const cancelRequest = Deferred.makeUnsafe<SIPMessage.SIPMessage>()
+    const ackRequest = Deferred.makeUnsafe<SIPMessage.SIPMessage, TransactionTimeoutError>()
+    const ended = Deferred.makeUnsafe<void, TransactionTimeoutError | SipTransportError>()
+    const machine = new ServerTransactionMachine(options, cancelRequest, ackRequest, ended)
+    const transaction: ServerTransaction = {
+      request: options.incoming.message,
+      incoming: options.incoming,
+      method: machine.method,
+      timers: options.timers,
+      get state() {
+        return machine.state
+      },
+      respond: (response) => machine.respond(response),
+      cancelled: Deferred.await(cancelRequest),
+      ack: Deferred.await(ackRequest),
+      terminated: Deferred.await(ended)
+    }
+    return { machine, transaction }
+  }
+
+  private constructor(
+    options: {
+      readonly incoming: IncomingMessage
+      readonly key: string
+      readonly timers: TimerValues
+      readonly target: SendTarget | undefined
+      readonly env: ServerEnvironment
+    },
+    cancelRequest: Deferred.Deferred<SIPMessage.SIPMessage>,
+    ackRequest: Deferred.Deferred<SIPMessage.SIPMessage, TransactionTimeoutError>,
+    ended: Deferred.Deferred<void, TransactionTimeoutError | SipTransportError>
+  ) {
+    const request = options.incoming.message
+    this.request = request
+    this.method = request.method
+    this.branch = request.via[0]?.branch ?? "(no branch)"
     this.key = options.key
     this.timers = options.timers
     this.target = options.target
     this.env = options.env
+    this.cancelRequest = cancelRequest
+    this.ackRequest = ackRequest
+    this.ended = ended
     this.invite = this.method === "INVITE"
     this.state = this.invite ? ServerState.PROCEEDING : ServerState.TRYING
-    this.cancelled = Deferred.await(this.cancelRequest)
-    this.ack = Deferred.await(this.ackRequest)
-    this.terminated = Deferred.await(this.ended)
   }
 
   /** INVITE: starts the 200 ms after which 100 Trying goes out if the TU has not answered. */
@@ -173,9 +212,7 @@ export class ServerTransactionMachine implements ServerTransaction {
     const status = statusOf(response)
     const allowed = this.invite ? this.inviteResponse(response, status) : this.nonInviteResponse(response, status)
     if (!allowed) {
-      return Effect.fail(
-        new TransactionStateError({ method: this.method, branch: this.branchText(), state: this.state, status })
-      )
+      return Effect.fail(new TransactionStateError({ method: this.method, branch: this.branch, state: this.state, status }))
     }
     return this.env.transmit(this, [this.outgoing(response)])
   }
@@ -198,22 +235,28 @@ export class ServerTransactionMachine implements ServerTransaction {
       this.state = ServerState.CONFIRMED
       this.cancelTimers()
       this.lifetimeTimer = this.env.wheel.schedule(this, "I", this.timers.i)
-    } else if (this.state === ServerState.ACCEPTED) {
-      Deferred.doneUnsafe(this.ackRequest, Exit.succeed(ack))
+    } else if (this.state === ServerState.ACCEPTED && this.ackRequest !== undefined) {
+      const ackRequest = this.ackRequest
+      this.ackRequest = undefined
+      Deferred.doneUnsafe(ackRequest, Exit.succeed(ack))
     }
   }
 
   /** A CANCEL matched to this transaction; whether it came before our final response. */
   onCancel(cancel: SIPMessage.SIPMessage): boolean {
-    const pending = this.state === ServerState.PROCEEDING || this.state === ServerState.TRYING
-    if (pending) Deferred.doneUnsafe(this.cancelRequest, Exit.succeed(cancel))
-    return pending
+    const cancelRequest = this.cancelRequest
+    if (cancelRequest === undefined) return false
+    this.cancelRequest = undefined
+    Deferred.doneUnsafe(cancelRequest, Exit.succeed(cancel))
+    return true
   }
 
   onTimer(timer: TimerName): Effect.Effect<void> | undefined {
     switch (timer) {
       case "Trying": {
-        if (this.state !== ServerState.PROCEEDING || this.lastProvisional !== undefined) return undefined
+        if (this.state !== ServerState.PROCEEDING || this.lastProvisional !== undefined || this.request === undefined) {
+          return undefined
+        }
         const hundred = trying(this.request)
         if (hundred === undefined) return undefined
         this.lastProvisional = hundred
@@ -226,7 +269,7 @@ export class ServerTransactionMachine implements ServerTransaction {
         return this.resend(this.lastFinal)
       case "H":
         if (this.state === ServerState.COMPLETED) {
-          this.end(new TransactionTimeoutError({ timer: "H", method: this.method, branch: this.branchText(), afterMillis: this.timers.h }))
+          this.end(new TransactionTimeoutError({ timer: "H", method: this.method, branch: this.branch, afterMillis: this.timers.h }))
         }
         return undefined
       case "I":
@@ -255,11 +298,9 @@ export class ServerTransactionMachine implements ServerTransaction {
   /** The layer is closing: whoever waits on this transaction is interrupted. */
   shutdown(): void {
     if (this.state === ServerState.TERMINATED) return
-    this.state = ServerState.TERMINATED
-    this.cancelTimers()
-    this.env.release(this)
-    Deferred.doneUnsafe(this.ackRequest, Exit.interrupt())
-    Deferred.doneUnsafe(this.ended, Exit.interrupt())
+    const { ackRequest, ended } = this.release()
+    if (ackRequest !== undefined) Deferred.doneUnsafe(ackRequest, Exit.interrupt())
+    if (ended !== undefined) Deferred.doneUnsafe(ended, Exit.interrupt())
   }
 
   private inviteResponse(response: SIPMessage.SIPMessage, status: number): boolean {
@@ -273,14 +314,15 @@ export class ServerTransactionMachine implements ServerTransaction {
     this.cancelTimers()
     if (status < 200) {
       this.lastProvisional = response
-    } else if (status < 300) {
+      return true
+    }
+    this.finalSent()
+    if (status < 300) {
       this.state = ServerState.ACCEPTED
-      this.lastProvisional = undefined
       this.env.expectAck(this, response)
       this.lifetimeTimer = this.env.wheel.schedule(this, "L", this.timers.l)
     } else {
       this.state = ServerState.COMPLETED
-      this.lastProvisional = undefined
       this.lastFinal = response
       if (this.timers.g !== undefined) {
         this.interval = this.timers.g
@@ -298,11 +340,18 @@ export class ServerTransactionMachine implements ServerTransaction {
       this.lastProvisional = response
       return true
     }
+    this.finalSent()
     this.state = ServerState.COMPLETED
-    this.lastProvisional = undefined
     this.lastFinal = response
     this.lifetimeTimer = this.env.wheel.schedule(this, "J", this.timers.j)
     return true
+  }
+
+  /** What only mattered until a final response. */
+  private finalSent(): void {
+    this.request = undefined
+    this.lastProvisional = undefined
+    this.cancelRequest = undefined
   }
 
   private outgoing(message: SIPMessage.SIPMessage): Outgoing {
@@ -313,10 +362,6 @@ export class ServerTransactionMachine implements ServerTransaction {
     return response === undefined ? undefined : Effect.ignore(this.env.transmit(this, [this.outgoing(response)]))
   }
 
-  private branchText(): string {
-    return this.request.via[0]?.branch ?? "(no branch)"
-  }
-
   private cancelTimers(): void {
     this.retransmitTimer?.cancel()
     this.lifetimeTimer?.cancel()
@@ -324,17 +369,28 @@ export class ServerTransactionMachine implements ServerTransaction {
     this.lifetimeTimer = undefined
   }
 
-  private end(error: TransactionTimeoutError | SipTransportError | undefined): void {
+  /** Enters Terminated, leaves the layer, and hands back the results still owed to the TU. */
+  private release() {
     this.state = ServerState.TERMINATED
     this.cancelTimers()
-    this.lastProvisional = undefined
+    this.finalSent()
     this.lastFinal = undefined
     this.env.release(this)
+    const { ackRequest, ended } = this
+    this.ackRequest = undefined
+    this.ended = undefined
+    return { ackRequest, ended }
+  }
+
+  private end(error: TransactionTimeoutError | SipTransportError | undefined): void {
+    const { ackRequest, ended } = this.release()
     // waiting fibers resume inside these calls, so they come last
-    Deferred.doneUnsafe(
-      this.ackRequest,
-      Exit.fail(new TransactionTimeoutError({ timer: "L", method: this.method, branch: this.branchText(), afterMillis: this.timers.l }))
-    )
-    Deferred.doneUnsafe(this.ended, error === undefined ? Exit.void : Exit.fail(error))
+    if (ackRequest !== undefined) {
+      Deferred.doneUnsafe(
+        ackRequest,
+        Exit.fail(new TransactionTimeoutError({ timer: "L", method: this.method, branch: this.branch, afterMillis: this.timers.l }))
+      )
+    }
+    if (ended !== undefined) Deferred.doneUnsafe(ended, error === undefined ? Exit.void : Exit.fail(error))
   }
 }

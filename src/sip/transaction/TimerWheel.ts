@@ -99,8 +99,14 @@ export const make: Effect.Effect<TimerWheel, never, Scope.Scope> = Effect.gen(fu
   const buckets = new Map<number, Bucket>()
   const fibers: Array<Fiber.Fiber<never>> = []
   const counter = { live: 0 }
+  let closed = false
 
-  yield* Effect.addFinalizer(() => Fiber.interruptAll(fibers))
+  yield* Effect.addFinalizer(() =>
+    Effect.suspend(() => {
+      closed = true
+      return Fiber.interruptAll(fibers)
+    })
+  )
 
   const fire = (entry: Entry): Effect.Effect<void> => {
     const target = entry.take()
@@ -117,6 +123,8 @@ export const make: Effect.Effect<TimerWheel, never, Scope.Scope> = Effect.gen(fu
           bucket.head = 0
           bucket.wake.closeUnsafe()
           yield* bucket.wake.await
+          // `schedule` opens the latch synchronously, inside a state transition: fire on a later turn
+          yield* Effect.yieldNow
           continue
         }
         const wait = head.deadline - clock.currentTimeMillisUnsafe()
@@ -142,7 +150,11 @@ export const make: Effect.Effect<TimerWheel, never, Scope.Scope> = Effect.gen(fu
     return bucket
   }
 
+  const never: TimerHandle = { cancel: () => {} }
+
   const schedule = (target: TimerTarget, timer: TimerName, millis: number): TimerHandle => {
+    // once the scope is closing no new fiber may start: it would outlive its scope
+    if (closed) return never
     const bucket = bucketFor(Math.max(0, millis))
     const entry = new Entry(clock.currentTimeMillisUnsafe() + bucket.millis, timer, target, counter)
     counter.live++

@@ -203,7 +203,7 @@ export const make: Effect.Effect<TransactionLayerShape, never, Scope.Scope | Sip
   })
 
   /** The request with a top Via that has a branch. */
-  const withBranch = (request: SIPMessage.SIPMessage): Effect.Effect<SIPMessage.SIPMessage, TransactionRequestError> => {
+  const withVia = (request: SIPMessage.SIPMessage): Effect.Effect<SIPMessage.SIPMessage, TransactionRequestError> => {
     const top = request.via[0]
     if (top?.branch !== undefined) return Effect.succeed(request)
     const edited = top === undefined
@@ -220,42 +220,47 @@ export const make: Effect.Effect<TransactionLayerShape, never, Scope.Scope | Sip
       if (message.type !== SIPMessage.SIPMessageType.REQUEST) return yield* requestError(message, "not a request")
       if (message.method === "ACK") return yield* requestError(message, "an ACK is sent with `send`, never as a transaction")
       if (message.cseq?.method !== message.method) return yield* requestError(message, "its CSeq must name the same method")
-      const sent = yield* withBranch(message)
+      const sent = yield* withVia(message)
       const branch = sent.via[0]!.branch!
       const key = Key.clientKey(branch, sent.method)
       if (clients.has(key)) return yield* requestError(message, `branch ${branch} is already in use`)
-      const transaction = yield* ClientTransactionMachine.make({ request: sent, branch, key, destination, env: clientEnv })
-      clients.set(key, transaction)
-      yield* Effect.ignore(transaction.start())
-      return transaction as ClientTransaction
+      const { machine, transaction } = yield* ClientTransactionMachine.make({ request: sent, branch, key, destination, env: clientEnv })
+      clients.set(key, machine)
+      yield* Effect.ignore(machine.start())
+      return transaction
     })
 
   const send = (message: SIPMessage.SIPMessage, target?: SendTarget) =>
     message.type === SIPMessage.SIPMessageType.REQUEST
-      ? Effect.flatMap(withBranch(message), (sent) => transport.send(sent, target))
+      ? Effect.flatMap(withVia(message), (sent) => transport.send(sent, target))
       : transport.send(message, target)
 
   /**
    * Answers a request outside the TU (CANCEL, overload) through its own
    * server transaction, with `toTag` (or a fresh one) when To has none.
    */
-  const answer = (transaction: ServerTransactionMachine, status: number, toTag: string = Key.randomToken(10)) => {
-    const built = SIPMessage.response(transaction.request, status, { toTag })
+  const answer = (
+    transaction: ServerTransactionMachine,
+    request: SIPMessage.SIPMessage,
+    status: number,
+    toTag: string = Key.randomToken(10)
+  ) => {
+    const built = SIPMessage.response(request, status, { toTag })
     return Result.isSuccess(built) ? Effect.ignore(transaction.respond(built.success)) : Effect.void
   }
 
-  const startServer = (incoming: IncomingMessage, key: string): ServerTransactionMachine => {
+  const startServer = (incoming: IncomingMessage, key: string) => {
     const reliable = isReliable(incoming.transport)
-    const transaction = new ServerTransactionMachine({
+    const started = ServerTransactionMachine.make({
       incoming,
       key,
       timers: reliable ? reliableTimers : unreliableTimers,
       target: responseTarget(incoming),
       env: reliable ? serverEnvs.reliable : serverEnvs.unreliable
     })
-    servers.set(key, transaction)
-    transaction.start()
-    return transaction
+    servers.set(key, started.machine)
+    started.machine.start()
+    return started
   }
 
   const routeRequest = (incoming: IncomingMessage): Effect.Effect<void> => {
@@ -263,10 +268,10 @@ export const make: Effect.Effect<TransactionLayerShape, never, Scope.Scope | Sip
     if (key === undefined) return Effect.logDebug("SIP request without Via dropped")
     const existing = servers.get(key)
     if (existing !== undefined) return existing.onRequest() ?? Effect.void
-    const transaction = startServer(incoming, key)
+    const { machine, transaction } = startServer(incoming, key)
     if (Queue.offerUnsafe(events, { _tag: "Request", transaction })) return Effect.void
     return Effect.logWarning(`SIP ${incoming.message.method} refused with 503: the transaction user is not keeping up`).pipe(
-      Effect.andThen(answer(transaction, SIPStatus.SERVICE_UNAVAILABLE.value))
+      Effect.andThen(answer(machine, incoming.message, SIPStatus.SERVICE_UNAVAILABLE.value))
     )
   }
 
@@ -294,13 +299,13 @@ export const make: Effect.Effect<TransactionLayerShape, never, Scope.Scope | Sip
     if (key === undefined) return Effect.void
     const existing = servers.get(key)
     if (existing !== undefined) return existing.onRequest() ?? Effect.void
-    const transaction = startServer(incoming, key)
+    const { machine } = startServer(incoming, key)
     const inviteKey = Key.serverKey(cancel, "INVITE")
     const invite = inviteKey === undefined ? undefined : servers.get(inviteKey)
-    if (invite === undefined) return answer(transaction, SIPStatus.CALL_OR_TRANSACTION_DOES_NOT_EXIST.value)
+    if (invite === undefined) return answer(machine, cancel, SIPStatus.CALL_OR_TRANSACTION_DOES_NOT_EXIST.value)
     // the CANCEL is answered before the TU hears of it, so its 487 goes out after our 200
     return Effect.andThen(
-      answer(transaction, SIPStatus.OK.value, invite.responseTag()),
+      answer(machine, cancel, SIPStatus.OK.value, invite.responseTag()),
       Effect.sync(() => invite.onCancel(cancel))
     )
   }
@@ -334,13 +339,17 @@ export const make: Effect.Effect<TransactionLayerShape, never, Scope.Scope | Sip
       for (const transaction of [...clients.values(), ...servers.values()]) transaction.shutdown()
     })
   )
-  yield* transport.incoming.pipe(Stream.runForEach(route), Effect.forkScoped)
+  // a bug in routing one message must not stop the layer from reading the next ones
+  const routeSafely = (incoming: IncomingMessage): Effect.Effect<void> =>
+    Effect.catchDefect(route(incoming), (defect) =>
+      Effect.logError(`SIP ${incoming.message.heading} could not be routed`, defect))
+  yield* transport.incoming.pipe(Stream.runForEach(routeSafely), Effect.forkScoped)
 
   return TransactionLayer.of({
     transport,
     timers,
     request,
-    withVia: withBranch,
+    withVia,
     send,
     incoming: Stream.fromQueue(events),
     stats: Effect.sync(() => ({
