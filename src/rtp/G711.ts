@@ -150,3 +150,44 @@ export const decodeInto = (
   for (let i = 0; i < count; i++) target[offset + i] = table[codes[i]!]!
   return offset + count
 }
+
+/**
+ * One G.711 law bound to its tables: what `PCMU.ts` and `PCMA.ts` export.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface G711Codec {
+  /** The code of a zero sample, which fills gaps in received audio. */
+  readonly silence: number
+  readonly encode: (samples: Int16Array) => Uint8Array
+  /** Writes the codes of `samples` into `target` at `offset` without allocating; returns the offset after the last code. */
+  readonly encodeInto: (samples: Int16Array, target: Uint8Array, offset?: number) => number
+  readonly decode: (codes: Uint8Array) => Int16Array
+  /** Writes the samples of `codes` into `target` at `offset` without allocating; returns the offset after the last sample. */
+  readonly decodeInto: (codes: Uint8Array, target: Int16Array, offset?: number) => number
+  readonly encodeSample: (sample: number) => number
+  readonly decodeSample: (code: number) => number
+}
+
+/**
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeCodec = (tables: CompandingTables): G711Codec => ({
+  silence: tables.encode[0]!,
+  encode: (samples) => {
+    const codes = new Uint8Array(samples.length)
+    encodeInto(tables, samples, codes, 0)
+    return codes
+  },
+  encodeInto: (samples, target, offset = 0) => encodeInto(tables, samples, target, offset),
+  decode: (codes) => {
+    const samples = new Int16Array(codes.length)
+    decodeInto(tables, codes, samples, 0)
+    return samples
+  },
+  decodeInto: (codes, target, offset = 0) => decodeInto(tables, codes, target, offset),
+  encodeSample: (sample) => tables.encode[sample & 0xffff]!,
+  decodeSample: (code) => tables.decode[code & 0xff]!
+})
