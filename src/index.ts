@@ -37,6 +37,16 @@ export { defaults as defaultSettings, type Settings, setTlsSecurity, TlsVerifyMo
 export { Credentials, CredentialsManager } from "./Credentials.ts"
 export * as Digest from "./sip/auth/Digest.ts"
 
+// Transactions, dialogs, the SIP client and registration
+export * as Dialog from "./sip/dialog/Dialog.ts"
+export * as UaCore from "./sip/dialog/UaCore.ts"
+export * as TransactionLayer from "./sip/transaction/TransactionLayer.ts"
+export { TransactionTimeoutError } from "./sip/transaction/TransactionError.ts"
+export * as Account from "./sip/client/Account.ts"
+export { InvalidAccountInfoError, RegistrationRejectedError } from "./sip/client/ClientError.ts"
+export { PhoneStatus } from "./sip/client/PhoneStatus.ts"
+export { SIPClient } from "./sip/client/SIPClient.ts"
+
 // Transports and NAT
 export { AddressType, NAT, NATError } from "./transport/Nat.ts"
 export { SipTransport, SipTransportError } from "./transport/SipTransport.ts"
