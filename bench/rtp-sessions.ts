@@ -4,27 +4,48 @@
  * started at its own moment within a 20 ms period as real calls would be.
  * After a 3 s warm-up it measures, over the run: the interval between
  * consecutive sends of each session (p50, p99, max), packets lost (RFC 3550
- * sequence accounting at every receiver), slots the senders skipped, CPU
- * time of the process (100 % = one core) and the resident memory the
- * sessions added, per session.
+ * sequence accounting at every receiver), slots the senders skipped, the
+ * event loop's delay and utilization (100 %: JavaScript never waited, so
+ * the thread is CPU-bound), CPU time (100 % = one core) and the resident
+ * memory the sessions added.
  *
- *   node bench/rtp-sessions.ts                  N = 100, 250, 500, 1000 for 15 s each
+ *   node bench/rtp-sessions.ts                        N = 100, 250, 500, 1000, 15 s each, one thread
  *   node bench/rtp-sessions.ts 1000 --seconds 30
+ *   node bench/rtp-sessions.ts 500 1000 --threads 2   the sessions split over 2 worker threads,
+ *                                                     each with its own ports and pacer
  *
  * Each N runs in a fresh child process so that memory figures do not mix.
  * `bench/run.ts` imports this file without running it.
  */
-import { NodeDatagramSocket } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import type { DatagramSocket } from "effect/socket"
 import { execFileSync } from "node:child_process"
+import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
+import { parentPort, Worker, workerData } from "node:worker_threads"
 import type { NegotiatedMedia } from "../src/sdp/OfferAnswer.ts"
 import { PayloadType } from "../src/rtp/PayloadType.ts"
 import * as RTPClient from "../src/rtp/RTPClient.ts"
 
+/** What one thread measured. */
+interface ThreadResult {
+  readonly packetsSent: number
+  readonly packetsLost: number
+  readonly skippedSlots: number
+  readonly intervals: Uint32Array
+  readonly intervalMax: number
+  readonly loopDelayP99: number
+  readonly loopUtilization: number
+  readonly threadCpuMs: number
+  /** The process's resident memory while the sessions still run. */
+  readonly rss: number
+  /** What the sessions added to this thread's JavaScript heap. */
+  readonly heapGrowth: number
+}
+
 interface Result {
   readonly sessions: number
+  readonly threads: number
   readonly seconds: number
   readonly packetsSent: number
   readonly packetsLost: number
@@ -32,7 +53,10 @@ interface Result {
   readonly intervalP50: number
   readonly intervalP99: number
   readonly intervalMax: number
+  readonly loopDelayP99: number
+  readonly loopUtilization: number
   readonly cpuPercent: number
+  readonly rssGrowthMB: number
   readonly rssPerSessionKB: number
   readonly heapPerSessionKB: number
 }
@@ -57,28 +81,35 @@ class SendTiming {
     this.histogram.fill(0)
     this.max = 0
   }
-  percentile(p: number): number {
-    const total = this.histogram.reduce((sum, count) => sum + count, 0)
-    let seen = 0
-    for (let bucket = 0; bucket <= buckets; bucket++) {
-      seen += this.histogram[bucket]!
-      if (seen >= total * p) return bucket * bucketMs
-    }
-    return buckets * bucketMs
-  }
 }
 
-const instrumented = (timing: SendTiming) => (binding: RTPClient.SocketBinding) =>
+const percentile = (histogram: Uint32Array, p: number): number => {
+  const total = histogram.reduce((sum, count) => sum + count, 0)
+  let seen = 0
+  for (let bucket = 0; bucket <= buckets; bucket++) {
+    seen += histogram[bucket]!
+    if (seen >= total * p) return bucket * bucketMs
+  }
+  return buckets * bucketMs
+}
+
+/** The sessions' own socket factory, with every RTP send's instant noted. */
+const instrumented = (
+  timing: SendTiming,
+  open: (binding: RTPClient.SocketBinding) => Effect.Effect<DatagramSocket.DatagramSocket>
+) =>
+(binding: RTPClient.SocketBinding) =>
   Effect.map(
-    NodeDatagramSocket.make({ bind: binding, receiveBuffer: { capacity: 256, strategy: "sliding" } }),
+    open(binding),
     (socket): DatagramSocket.DatagramSocket => ({
       ...socket,
       writer: Effect.map(socket.writer, (writer) => ({
         ...writer,
-        write: (datagram: DatagramSocket.OutgoingDatagram) => {
-          if (binding.port % 2 === 0) timing.record(binding.port, performance.now())
-          return writer.write(datagram)
-        }
+        write: (datagram: DatagramSocket.OutgoingDatagram) =>
+          Effect.suspend(() => {
+            if (binding.port % 2 === 0) timing.record(binding.port, performance.now())
+            return writer.write(datagram)
+          })
       }))
     })
   )
@@ -102,49 +133,6 @@ const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve,
   Effect.andThen(Effect.sync(() => globalThis.gc?.()))
 )
 
-const measure = (count: number, seconds: number) =>
-  Effect.gen(function*() {
-    const timing = new SendTiming()
-    yield* settle
-    const baseline = process.memoryUsage()
-    const sessions: Array<RTPClient.RTPClient> = []
-    for (let i = 0; i < count; i++) {
-      sessions.push(yield* RTPClient.make({ address: "127.0.0.1" }).pipe(
-        Effect.provideService(RTPClient.RTPSocketFactory, instrumented(timing))
-      ))
-    }
-    // Calls start at their own moments: spread the pairs' first packets over one 20 ms period.
-    for (let pair = 0; pair + 1 < count; pair += 2) {
-      yield* sessions[pair]!.update(mediaTo(sessions[pair + 1]!.localPort))
-      yield* sessions[pair + 1]!.update(mediaTo(sessions[pair]!.localPort))
-      if (pair % Math.max(2, Math.round(count / 20)) === 0) yield* Effect.sleep("1 millis")
-    }
-    yield* Effect.sleep("3 seconds")
-    const lostBefore = yield* totals(sessions)
-    timing.reset()
-    const cpu = process.cpuUsage()
-    const started = performance.now()
-    yield* Effect.sleep(`${seconds} seconds`)
-    const cpuUsed = process.cpuUsage(cpu)
-    const wall = performance.now() - started
-    const after = yield* totals(sessions)
-    yield* settle
-    const memory = process.memoryUsage()
-    return {
-      sessions: count,
-      seconds,
-      packetsSent: after.sent - lostBefore.sent,
-      packetsLost: after.lost - lostBefore.lost,
-      skippedSlots: after.skipped - lostBefore.skipped,
-      intervalP50: timing.percentile(0.5),
-      intervalP99: timing.percentile(0.99),
-      intervalMax: timing.max,
-      cpuPercent: ((cpuUsed.user + cpuUsed.system) / 1000 / wall) * 100,
-      rssPerSessionKB: (memory.rss - baseline.rss) / count / 1024,
-      heapPerSessionKB: (memory.heapUsed - baseline.heapUsed) / count / 1024
-    } satisfies Result
-  }).pipe(Effect.scoped)
-
 const totals = (sessions: ReadonlyArray<RTPClient.RTPClient>) =>
   Effect.gen(function*() {
     const sum = { sent: 0, lost: 0, skipped: 0 }
@@ -157,34 +145,140 @@ const totals = (sessions: ReadonlyArray<RTPClient.RTPClient>) =>
     return sum
   })
 
-const sessionsLayer = Layer.orDie(RTPClient.layer({ low: 22000, high: 25999 }))
+/** `count` sessions on this thread, ports from `low`; measured for `seconds` after the warm-up. */
+const runSessions = (count: number, seconds: number, low: number) =>
+  Effect.gen(function*() {
+    const timing = new SendTiming()
+    const open = yield* RTPClient.RTPSocketFactory
+    yield* settle
+    const heapBefore = process.memoryUsage().heapUsed
+    const sessions: Array<RTPClient.RTPClient> = []
+    for (let i = 0; i < count; i++) {
+      sessions.push(yield* RTPClient.make({ address: "127.0.0.1" }).pipe(
+        Effect.provideService(RTPClient.RTPSocketFactory, instrumented(timing, open))
+      ))
+    }
+    // Calls start at their own moments: spread the pairs' first packets over one 20 ms period.
+    for (let pair = 0; pair + 1 < count; pair += 2) {
+      yield* sessions[pair]!.update(mediaTo(sessions[pair + 1]!.localPort))
+      yield* sessions[pair + 1]!.update(mediaTo(sessions[pair]!.localPort))
+      if (pair % Math.max(2, Math.round(count / 20)) === 0) yield* Effect.sleep("1 millis")
+    }
+    yield* Effect.sleep("3 seconds")
+    const before = yield* totals(sessions)
+    timing.reset()
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 })
+    loopDelay.enable()
+    const utilization = performance.eventLoopUtilization()
+    const cpu = process.threadCpuUsage()
+    yield* Effect.sleep(`${seconds} seconds`)
+    const cpuUsed = process.threadCpuUsage(cpu)
+    loopDelay.disable()
+    const after = yield* totals(sessions)
+    yield* settle
+    const memory = process.memoryUsage()
+    return {
+      packetsSent: after.sent - before.sent,
+      packetsLost: after.lost - before.lost,
+      skippedSlots: after.skipped - before.skipped,
+      intervals: timing.histogram,
+      intervalMax: timing.max,
+      loopDelayP99: loopDelay.percentile(99) / 1e6,
+      loopUtilization: performance.eventLoopUtilization(utilization).utilization,
+      threadCpuMs: (cpuUsed.user + cpuUsed.system) / 1000,
+      rss: memory.rss,
+      heapGrowth: memory.heapUsed - heapBefore
+    } satisfies ThreadResult
+  }).pipe(Effect.scoped, Effect.provide(Layer.orDie(RTPClient.layer({ low, high: low + 2 * count + 199 }))))
+
+const portBase = 22000
+
+/** The sessions on `threads` threads (this one, or that many workers), with the process's memory. */
+const measure = async (count: number, seconds: number, threads: number): Promise<Result> => {
+  await Effect.runPromise(settle)
+  // Workers start with their own heaps: the process's memory before any of them.
+  const baseline = process.memoryUsage()
+  const perThread = Math.floor(count / threads / 2) * 2
+  const results: ReadonlyArray<ThreadResult> = threads === 1
+    ? [await Effect.runPromise(runSessions(count, seconds, portBase))]
+    : await Promise.all(Array.from({ length: threads }, (_, thread) =>
+      new Promise<ThreadResult>((resolve, reject) => {
+        const worker = new Worker(fileURLToPath(import.meta.url), {
+          workerData: { count: perThread, seconds, low: portBase + thread * (2 * perThread + 200) }
+        })
+        worker.once("message", resolve)
+        worker.once("error", reject)
+      })))
+  const intervals = new Uint32Array(buckets + 1)
+  for (const result of results) result.intervals.forEach((value, i) => (intervals[i]! += value))
+  const sum = (pick: (result: ThreadResult) => number) => results.reduce((total, result) => total + pick(result), 0)
+  return {
+    sessions: count,
+    threads,
+    seconds,
+    packetsSent: sum((result) => result.packetsSent),
+    packetsLost: sum((result) => result.packetsLost),
+    skippedSlots: sum((result) => result.skippedSlots),
+    intervalP50: percentile(intervals, 0.5),
+    intervalP99: percentile(intervals, 0.99),
+    intervalMax: Math.max(...results.map((result) => result.intervalMax)),
+    loopDelayP99: Math.max(...results.map((result) => result.loopDelayP99)),
+    loopUtilization: Math.max(...results.map((result) => result.loopUtilization)),
+    cpuPercent: (sum((result) => result.threadCpuMs) / (seconds * 1000)) * 100,
+    rssGrowthMB: (Math.max(...results.map((result) => result.rss)) - baseline.rss) / 1024 / 1024,
+    rssPerSessionKB: (Math.max(...results.map((result) => result.rss)) - baseline.rss) / count / 1024,
+    heapPerSessionKB: sum((result) => result.heapGrowth) / count / 1024
+  } satisfies Result
+}
 
 const row = (r: Result) =>
-  `| ${r.sessions} | ${r.packetsSent} | ${r.packetsLost} | ${r.skippedSlots} | ${r.intervalP50.toFixed(2)} | ` +
-  `${r.intervalP99.toFixed(2)} | ${r.intervalMax.toFixed(1)} | ${r.cpuPercent.toFixed(0)} % | ` +
-  `${r.rssPerSessionKB.toFixed(0)} | ${r.heapPerSessionKB.toFixed(0)} |`
+  `| ${r.sessions} | ${r.threads} | ${r.packetsSent} | ${r.packetsLost} | ${r.skippedSlots} | ${r.intervalP50.toFixed(2)} | ` +
+  `${r.intervalP99.toFixed(2)} | ${r.intervalMax.toFixed(1)} | ${r.loopDelayP99.toFixed(1)} | ` +
+  `${(100 * r.loopUtilization).toFixed(0)} % | ${r.cpuPercent.toFixed(0)} % | ` +
+  `${r.rssGrowthMB.toFixed(0)} | ${r.rssPerSessionKB.toFixed(0)} | ${r.heapPerSessionKB.toFixed(0)} |`
 
-const main = () => {
+const flag = (args: ReadonlyArray<string>, name: string, fallback: number): number => {
+  const at = args.indexOf(name)
+  return at === -1 ? fallback : Number(args[at + 1])
+}
+
+const main = async () => {
   const args = process.argv.slice(2)
-  const secondsFlag = args.indexOf("--seconds")
-  const seconds = secondsFlag === -1 ? 15 : Number(args[secondsFlag + 1])
+  const seconds = flag(args, "--seconds", 15)
+  const threads = flag(args, "--threads", 1)
   if (args[0] === "--child") {
-    const result = Effect.runPromise(measure(Number(args[1]), seconds).pipe(Effect.provide(sessionsLayer)))
-    return result.then((r) => console.log(JSON.stringify(r)))
+    console.log(JSON.stringify(await measure(Number(args[1]), seconds, threads)))
+    return
   }
-  const counts = args.filter((arg, i) => /^\d+$/.test(arg) && args[i - 1] !== "--seconds").map(Number)
-  console.log(`${seconds} s per run, after a 3 s warm-up; intervals in ms, memory in KB per session`)
-  console.log("| sessions | packets sent | lost | skipped slots | p50 interval | p99 interval | max interval | CPU | RSS | heap |")
-  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+  const counts = args.filter((arg, i) => /^\d+$/.test(arg) && !args[i - 1]?.startsWith("--")).map(Number)
+  console.log(`${seconds} s per run after a 3 s warm-up; times in ms, memory per session in KB`)
+  console.log(
+    "| sessions | threads | packets sent | lost | skipped slots | p50 interval | p99 interval | max interval | " +
+      "p99 event-loop delay | event-loop utilization | CPU | RSS growth (MB) | RSS per session | heap per session |"
+  )
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
   for (const count of counts.length === 0 ? [100, 250, 500, 1000] : counts) {
     const output = execFileSync(
       process.execPath,
-      ["--expose-gc", fileURLToPath(import.meta.url), "--child", String(count), "--seconds", String(seconds)],
+      [
+        "--expose-gc",
+        fileURLToPath(import.meta.url),
+        "--child",
+        String(count),
+        "--seconds",
+        String(seconds),
+        "--threads",
+        String(threads)
+      ],
       { encoding: "utf8", timeout: (seconds + 60) * 1000 }
     )
     console.log(row(JSON.parse(output.trim().split("\n").at(-1)!) as Result))
   }
-  return Promise.resolve()
 }
 
-if (import.meta.main) await main()
+if (parentPort !== null) {
+  const { count, low, seconds } = workerData as { readonly count: number; readonly seconds: number; readonly low: number }
+  parentPort.postMessage(await Effect.runPromise(runSessions(count, seconds, low)))
+} else if (import.meta.main) {
+  await main()
+}

@@ -30,6 +30,10 @@ export * as PCMA from "./rtp/PCMA.ts"
 export * as PCMU from "./rtp/PCMU.ts"
 export * as Rtcp from "./rtp/Rtcp.ts"
 export * as RTPMessage from "./rtp/RTPMessage.ts"
+export * as Audio from "./rtp/Audio.ts"
+export { InvalidRangeError, NoPortsAvailableError, RTPPorts } from "./rtp/Ports.ts"
+export * as RTPClient from "./rtp/RTPClient.ts"
+export { RTPPacer } from "./rtp/Pacer.ts"
 export * as Wav from "./rtp/Wav.ts"
 
 // Settings and credentials
