@@ -58,3 +58,10 @@ export * as Tcp from "./transport/Tcp.ts"
 export * as Tls from "./transport/Tls.ts"
 export { TransportMode } from "./transport/TransportMode.ts"
 export * as Udp from "./transport/Udp.ts"
+
+// The phone and its calls
+export { CallState, EndReason, formatEndReason } from "./voip/CallState.ts"
+export { CallError, InvalidParameterError, InvalidStateError } from "./voip/Errors.ts"
+export type { CallDirection, CallEvent, VoIPCall } from "./voip/VoIPCall.ts"
+export { type IncomingCallHandler, PhoneStartError, type ReceivedMessage, VoIPPhone } from "./voip/VoIPPhone.ts"
+export * as VoIPPhoneParameter from "./voip/VoIPPhoneParameter.ts"

@@ -1,0 +1,114 @@
+/**
+ * Helpers for the phone tests against the lab's SIPp scenarios over real
+ * UDP on 127.0.0.1: a phone without registration on a free port, SIPp runs
+ * bounded in time, and a tshark capture (the lab's `capture.sh`) from which
+ * the RTP a peer received is read back and the SIP is checked by
+ * `capture.sh check` (Wireshark's expert info and the lab's sip-lint).
+ */
+import { NodeDns } from "@effect/platform-node"
+import { Context, Effect, Layer, type Scope } from "effect"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { VoIPSettings } from "../../src/Config.ts"
+import * as PCMU from "../../src/rtp/PCMU.ts"
+import { type IncomingCallHandler, VoIPPhone } from "../../src/voip/VoIPPhone.ts"
+import * as VoIPPhoneParameter from "../../src/voip/VoIPPhoneParameter.ts"
+import { freePort, labDir, labOut, repoRoot, run, start, waitUntil } from "../sip/client/lab.ts"
+
+export { freePort, labDir, labOut, repoRoot, start }
+
+/** Our RTP ports in these tests: below Linux's ephemeral range, away from the lab's 15000-16999. */
+export const RTP_LOW = 22000
+export const RTP_HIGH = 22199
+
+/** A started phone on 127.0.0.1:`port` without registration, built in the current scope. */
+export const labPhone = <R = never>(port: number, onIncomingCall?: IncomingCallHandler<R>) =>
+  Effect.gen(function*() {
+    const parameters = yield* VoIPPhoneParameter.make({
+      user: "lab",
+      register: false,
+      bindIp: "127.0.0.1",
+      bindPort: port,
+      rtpPortLow: RTP_LOW,
+      rtpPortHigh: RTP_HIGH
+    })
+    const context = yield* Layer.build(
+      VoIPPhone.layer(parameters, { onIncomingCall }).pipe(
+        Layer.provide(Layer.merge(VoIPSettings.layerWith(), NodeDns.layer))
+      )
+    )
+    return Context.get(context, VoIPPhone)
+  })
+
+/** The lab's media (make-media.sh is idempotent): the prompt as samples and the DTMF pcap's play time. */
+export const labMedia = Effect.sync(() => {
+  execFileSync("bash", [path.join(labDir, "make-media.sh")], { stdio: "ignore", timeout: 60_000 })
+  return {
+    prompt: PCMU.decode(new Uint8Array(fs.readFileSync(path.join(labDir, "media", "prompt.ul")))),
+    dtmfMs: Number(fs.readFileSync(path.join(labDir, "media", "dtmf.ms"), "utf8"))
+  }
+})
+
+/** SIPp with `args` (run from the lab directory, which its scenarios need), stopped after `limitMillis`. */
+export const sipp = (args: ReadonlyArray<string>, limitMillis = 60_000) =>
+  start("sipp", [...args, "-nostdin", "-timeout", `${Math.floor(limitMillis / 1000) - 5}s`, "-timeout_error"], {
+    cwd: labDir,
+    limitMillis
+  })
+
+export const scenario = (name: string) => path.join(labDir, "sipp", name)
+
+/** Waits (at most 10 s) until something listens on UDP `port` of 127.0.0.1. */
+export const listeningOn = (port: number) => {
+  // /proc/net/udp lists bound sockets as hex address:port
+  const entry = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`
+  return waitUntil(
+    () => fs.readFileSync("/proc/net/udp", "utf8").includes(entry),
+    10_000,
+    () => `a socket on udp/${port}`
+  )
+}
+
+/**
+ * A tshark capture of `ports` (UDP) on loopback into `out`, stopped when
+ * the scope closes; `stop` ends it earlier so the pcap can be read.
+ */
+export const capture = (out: string, name: string, ports: ReadonlyArray<number>): Effect.Effect<
+  { readonly stop: Effect.Effect<void>; readonly pcap: string },
+  never,
+  Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const env = { LAB_OUT: out, CAPTURE_MAX_S: "120" }
+    const filter = ports.map((port) => `udp port ${port}`).join(" or ")
+    const script = path.join(labDir, "capture.sh")
+    const started = yield* run("bash", [script, "start", name, filter], { env, limitMillis: 20_000 })
+    if (started.code !== 0) return yield* Effect.die(new Error(`capture did not start:\n${started.output}`))
+    let stopped = false
+    const stop = Effect.suspend(() => {
+      if (stopped) return Effect.void
+      stopped = true
+      return Effect.asVoid(run("bash", [script, "stop", name], { env, limitMillis: 20_000 }))
+    })
+    yield* Effect.addFinalizer(() => stop)
+    return { stop, pcap: path.join(out, `${name}.pcap`) }
+  })
+
+/** `capture.sh check` on a pcap, decoding `sipPorts` as SIP: its exit code and report. */
+export const checkCapture = (out: string, pcap: string, sipPorts: ReadonlyArray<number>) =>
+  run("bash", [path.join(labDir, "capture.sh"), "check", pcap, sipPorts.join(",")], {
+    env: { LAB_OUT: out },
+    limitMillis: 120_000
+  })
+
+/** The PCMU payload sent to UDP `port` in a pcap, in arrival order, decoded to samples. */
+export const receivedAudio = (pcap: string, port: number): Int16Array => {
+  const lines = execFileSync(
+    "tshark",
+    ["-n", "-r", pcap, "-d", `udp.port==${port},rtp`, "-Y", `udp.dstport==${port} && rtp.p_type==0`, "-T", "fields", "-e", "rtp.payload"],
+    { encoding: "utf8", timeout: 60_000 }
+  ).trim().split("\n").filter((line) => line.length > 0)
+  const codes = Buffer.concat(lines.map((line) => Buffer.from(line.replaceAll(":", ""), "hex")))
+  return PCMU.decode(new Uint8Array(codes))
+}
