@@ -5,7 +5,7 @@
  * fails for good, prints the error and exits 1.
  *
  *   VOIP_SERVER=127.0.0.1:15070 VOIP_USER=alice VOIP_PASSWORD=alicepw \
- *     node examples/register.ts
+ *     node --conditions=source examples/register.ts
  *
  * Environment:
  *   VOIP_SERVER     registrar host[:port] (required)
@@ -20,11 +20,9 @@
  */
 import { NodeDns, NodeRuntime } from "@effect/platform-node"
 import { Cause, Config, Console, Context, Deferred, Effect, Exit, Layer, Option, Runtime, Stream } from "effect"
-import { VoIPSettings } from "../src/Config.ts"
-import { parseHostPort } from "../src/sip/client/Account.ts"
-import { PhoneStatus } from "../src/sip/client/PhoneStatus.ts"
-import { SIPClient } from "../src/sip/client/SIPClient.ts"
-import { fromString, TransportMode } from "../src/transport/TransportMode.ts"
+import { Account, PhoneStatus, SIPClient, TransportMode, VoIPSettings } from "effect-voip"
+
+const transports = { udp: TransportMode.UDP, tcp: TransportMode.TCP, tls: TransportMode.TLS } as const
 
 const environment = Config.all({
   server: Config.String("VOIP_SERVER"),
@@ -40,9 +38,9 @@ const finished = (status: PhoneStatus) => status === PhoneStatus.INACTIVE || sta
 
 const main = Effect.gen(function*() {
   const env = yield* environment
-  const server = yield* Effect.fromResult(parseHostPort(env.server))
-  const bind = yield* Effect.fromResult(parseHostPort(env.bind))
-  const transport = Option.getOrElse(fromString(env.transport), () => TransportMode.UDP)
+  const server = yield* Effect.fromResult(Account.parseHostPort(env.server))
+  const bind = yield* Effect.fromResult(Account.parseHostPort(env.bind))
+  const transport = transports[env.transport]
   const client = SIPClient.layerStack({
     server: server.host,
     port: server.port,

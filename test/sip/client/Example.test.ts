@@ -18,7 +18,7 @@ const node = path.join(repoRoot, "node_modules", ".bin", "node")
 const statusLines = (output: string) => output.split("\n").filter((line) => line.startsWith("status "))
 
 const example = (env: Record<string, string | undefined>) =>
-  start(node, ["examples/register.ts"], { env, limitMillis: 20_000 })
+  start(node, ["--conditions=source", "examples/register.ts"], { env, limitMillis: 20_000 })
 
 describe("examples/register.ts", () => {
   for (const [signal, transport, sippFlags] of [["SIGINT", "udp", []], ["SIGTERM", "tcp", ["-t", "t1"]]] as const) {
