@@ -33,6 +33,8 @@ export interface CallMedia {
    * collecting its digits; done once, before the session receives anything.
    */
   readonly attach: (session: RTPClient, scope: Scope.Scope) => Effect.Effect<void>
+  /** A digit that arrived outside RTP (SIP INFO): buffered and streamed like an RFC 4733 one. */
+  readonly receiveDigit: (digit: string) => Effect.Effect<void>
   /** Ends the streams and wakes whatever waits for a session; the session itself closes with its scope. */
   readonly close: Effect.Effect<void>
   /** pyVoIP's `get_dtmf(length = 1)`. */
@@ -86,14 +88,16 @@ export const make = (
     const untilEnded = <A, E, R>(effect: Effect.Effect<A, E, R>, onEnd: A): Effect.Effect<A, E, R> =>
       Effect.raceFirst(effect, Effect.as(ended, onEnd))
 
+    const receiveDigit = (digit: string) =>
+      SubscriptionRef.update(buffer, (held) => held + digit).pipe(
+        Effect.andThen(PubSub.publish(digits, digit)),
+        Effect.andThen(onDigit(digit))
+      )
+
     const attach = (session: RTPClient, scope: Scope.Scope) =>
       Effect.gen(function*() {
         current = Option.some(session)
-        yield* Stream.runForEach(session.dtmf, (digit) =>
-          SubscriptionRef.update(buffer, (held) => held + digit).pipe(
-            Effect.andThen(PubSub.publish(digits, digit)),
-            Effect.andThen(onDigit(digit))
-          )).pipe(Effect.forkIn(scope, { startImmediately: true }))
+        yield* Stream.runForEach(session.dtmf, receiveDigit).pipe(Effect.forkIn(scope, { startImmediately: true }))
         yield* Deferred.succeed(ready, undefined)
       })
 
@@ -137,6 +141,7 @@ export const make = (
     return {
       session: Effect.sync(() => current),
       attach,
+      receiveDigit,
       close,
       getDtmf,
       dtmf,

@@ -21,24 +21,40 @@ import { SIPStatus } from "../sip/SIPStatus.ts"
  * @category constants
  * @since 0.1.0
  */
-export const ALLOWED_METHODS: ReadonlyArray<string> = ["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "MESSAGE"]
+export const ALLOWED_METHODS: ReadonlyArray<string> = [
+  "INVITE",
+  "ACK",
+  "BYE",
+  "CANCEL",
+  "OPTIONS",
+  "MESSAGE",
+  "INFO",
+  "REFER",
+  "NOTIFY"
+]
 
 /**
- * The option tags (RFC 3261 §19.2) we implement: none of the extensions
- * that need one yet.
+ * The option tags (RFC 3261 §19.2) we implement: session timers (RFC 4028).
  *
  * @category constants
  * @since 0.1.0
  */
-export const SUPPORTED_OPTIONS: ReadonlyArray<string> = []
+export const SUPPORTED_OPTIONS: ReadonlyArray<string> = ["timer"]
 
 /**
- * The bodies we take: session descriptions, and text for MESSAGE.
+ * The bodies we take: session descriptions, text for MESSAGE, DTMF for
+ * INFO, sipfrag for the NOTIFYs of a transfer.
  *
  * @category constants
  * @since 0.1.0
  */
-export const ACCEPTED_TYPES: ReadonlyArray<string> = ["application/sdp", "text/plain"]
+export const ACCEPTED_TYPES: ReadonlyArray<string> = [
+  "application/sdp",
+  "text/plain",
+  "application/dtmf-relay",
+  "application/dtmf",
+  "message/sipfrag"
+]
 
 /**
  * The User-Agent and Server value.
@@ -79,7 +95,7 @@ export const provisional = (
 
 /**
  * The 2xx that answers an INVITE with our session description (an answer,
- * or an offer when the INVITE had none).
+ * or an offer when the INVITE had none), and `headers` (the session timer's).
  *
  * @category responses
  * @since 0.1.0
@@ -88,11 +104,12 @@ export const accept = (
   invite: SIPMessage.SIPMessage,
   toTag: string,
   contact: SIPURI,
-  sdp: string
+  sdp: string,
+  headers: ReadonlyArray<readonly [string, string]> = []
 ): Result.Result<SIPMessage.SIPMessage, SIPParseError> =>
   SIPMessage.response(invite, SIPStatus.OK, {
     toTag,
-    headers: [contactHeader(contact), ...capabilityHeaders(), ["Server", PRODUCT]],
+    headers: [contactHeader(contact), ...capabilityHeaders(), ["Server", PRODUCT], ...headers],
     body: sdp,
     contentType: "application/sdp"
   })

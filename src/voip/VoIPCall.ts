@@ -19,9 +19,10 @@
  *   ends the call. Every action checks the state as pyVoIP does and fails
  *   with `InvalidStateError` otherwise.
  *
- * Requests inside the dialog go to a handler per method, so further
- * methods (re-INVITE, UPDATE, INFO, REFER, NOTIFY) are added as handlers;
- * the others are answered 405 with the methods the call handles.
+ * Requests inside the dialog go to a handler per method: BYE here, and
+ * re-INVITE and INFO from the call's session (`CallSession`: hold and
+ * resume from either side, media changes, SIP INFO DTMF); the others are
+ * answered 405 with the methods the call handles.
  *
  * @since 0.1.0
  */
@@ -29,7 +30,7 @@ import type { NonEmptyReadonlyArray } from "effect/Array"
 import { Deferred, Effect, Exit, Option, PubSub, Result, Scope, Semaphore, Stream, SubscriptionRef } from "effect"
 import type { DatagramSocket } from "effect/socket"
 import type { RTPStats } from "../rtp/Metrics.ts"
-import type { PayloadType } from "../rtp/PayloadType.ts"
+import { type PayloadType, TransmitType } from "../rtp/PayloadType.ts"
 import type { NoPortsAvailableError } from "../rtp/Ports.ts"
 import type { DtmfSendError, RemoteAddressError, RTPClient } from "../rtp/RTPClient.ts"
 import * as OfferAnswer from "../sdp/OfferAnswer.ts"
@@ -45,13 +46,14 @@ import type * as SIPMessage from "../sip/SIPMessage.ts"
 import { SIPStatus } from "../sip/SIPStatus.ts"
 import type { ClientTransaction } from "../sip/transaction/ClientTransaction.ts"
 import { type ServerTransaction, trying } from "../sip/transaction/ServerTransaction.ts"
-import type { SIPURI } from "../sip/Uri.ts"
+import { formatUri, type SIPURI } from "../sip/Uri.ts"
 import type { SipTransportError } from "../transport/SipTransport.ts"
 import * as CallMedia from "./CallMedia.ts"
+import * as CallSession from "./CallSession.ts"
 import { CallState, EndReason } from "./CallState.ts"
 import { CallError, InvalidStateError } from "./Errors.ts"
 import * as Messages from "./Messages.ts"
-import { answerCodecs, isSupported, type VoIPPhoneParameter } from "./VoIPPhoneParameter.ts"
+import { answerCodecs, isSupported, offerCodecs, type VoIPPhoneParameter } from "./VoIPPhoneParameter.ts"
 
 /**
  * @category models
@@ -71,6 +73,12 @@ export type CallEvent =
   /** A provisional response to our INVITE (180 Ringing, 183 Session Progress, ...). */
   | { readonly _tag: "Provisional"; readonly status: number; readonly reason: string }
   | { readonly _tag: "Dtmf"; readonly digit: string }
+  /** The call was put on hold by us (`hold()`) or by the peer (a sendonly, inactive or 0.0.0.0 offer). */
+  | { readonly _tag: "Held"; readonly by: CallSession.HoldSide }
+  /** A hold ended. */
+  | { readonly _tag: "Resumed"; readonly by: CallSession.HoldSide }
+  /** The peer REFERred us elsewhere: `call` is the new call, placed by the phone. */
+  | { readonly _tag: "Transferred"; readonly call: VoIPCall }
   | { readonly _tag: "Ended"; readonly reason: EndReason }
 
 /**
@@ -115,6 +123,18 @@ export interface VoIPCall {
   readonly getDtmf: (length?: number) => Effect.Effect<string>
   /** Received digits as they arrive. */
   readonly dtmf: Stream.Stream<string>
+  /** ANSWERED: puts the peer on hold with a re-INVITE offering a=sendonly; returns once the peer accepted it. */
+  readonly hold: Effect.Effect<void, InvalidStateError | CallError>
+  /** ANSWERED: resumes a held call with a re-INVITE offering a=sendrecv. */
+  readonly unhold: Effect.Effect<void, InvalidStateError | CallError>
+  /**
+   * ANSWERED: pyVoIP's `transfer(user, uri, blind = true)`: REFERs the peer
+   * to `uri`, else to `user` at our server. Blind: `true` once the REFER is
+   * accepted, and the call ends with BYE. Otherwise waits for the NOTIFY
+   * with the outcome: `true` on a 2xx (the call then ends with BYE),
+   * `false` on a failure, the call continuing.
+   */
+  readonly transfer: (user?: string, uri?: string, blind?: boolean) => Effect.Effect<boolean, InvalidStateError | CallError>
   /** ANSWERED: sends RFC 4733 digits. */
   readonly sendDtmf: (digits: string) => Effect.Effect<void, InvalidStateError | DtmfSendError>
   /** pyVoIP's `read_audio(length = 160, blocking = true)`: 8-bit unsigned linear audio. */
@@ -271,7 +291,9 @@ type Core = Effect.Success<ReturnType<typeof makeCore>>
 
 /** The user-facing call over a core and the actions of its direction. */
 const makeCall = (
+  client: SIPClientShape,
   core: Core,
+  session: CallSession.CallSession,
   fields: {
     readonly callId: string
     readonly direction: CallDirection
@@ -295,6 +317,17 @@ const makeCall = (
     ),
     getDtmf: media.getDtmf,
     dtmf: media.dtmf,
+    hold: reoffering(core, session, "hold", TransmitType.SENDONLY),
+    transfer: (user, uri, blind = true) =>
+      Effect.gen(function*() {
+        if ((yield* core.current) !== CallState.ANSWERED) return yield* core.refuse("transfer", [CallState.ANSWERED])
+        const target = uri ?? user
+        if (target === undefined) return yield* new CallError({ action: "transfer", reason: "neither a user nor a URI to transfer to" })
+        const resolved = Account.targetUri(client.account, target)
+        if (Result.isFailure(resolved)) return yield* new CallError({ action: "transfer", reason: resolved.failure.message })
+        return yield* session.transfer(formatUri(resolved.success), blind)
+      }),
+    unhold: reoffering(core, session, "unhold", TransmitType.SENDRECV),
     sendDtmf: (digits) =>
       Effect.flatMap(core.current, (state): Effect.Effect<void, InvalidStateError | DtmfSendError> =>
         state === CallState.ANSWERED ? media.sendDtmf(digits) : core.refuse("send DTMF", [CallState.ANSWERED])),
@@ -308,17 +341,49 @@ const makeCall = (
   }
 }
 
+/** `hold` or `unhold`: a re-INVITE offering `direction`, only while ANSWERED. */
+const reoffering = (core: Core, session: CallSession.CallSession, action: string, direction: TransmitType) =>
+  Effect.flatMap(core.current, (state): Effect.Effect<void, InvalidStateError | CallError> =>
+    state === CallState.ANSWERED ? session.reoffer(direction) : core.refuse(action, [CallState.ANSWERED]))
+
+/** The call's session over its dialog, media and events. */
+const makeSession = (
+  env: CallEnvironment,
+  core: Core,
+  dialog: { get: () => Dialog.Dialog | undefined; set: (dialog: Dialog.Dialog) => void },
+  fields: { readonly contact: SIPURI; readonly codecs: NonEmptyReadonlyArray<PayloadType>; readonly ownsCallId: boolean }
+) =>
+  CallSession.make({
+    env,
+    dialog,
+    ...fields,
+    session: core.media.session,
+    publish: (event) => Effect.asVoid(PubSub.publish(core.events, event)),
+    receiveDigit: core.media.receiveDigit,
+    ended: Deferred.await(core.ended),
+    end: (reason) =>
+      core.withLock(Effect.gen(function*() {
+        const current = dialog.get()
+        if (core.hasEnded() || current === undefined) return
+        dialog.set((yield* sendInDialog(env, current, "BYE")).dialog)
+        yield* core.finish(reason)
+      })),
+    dial: (target) => Effect.map(makeOutgoing(env, { target, codecs: offerCodecs(env.parameters) }), (runtime) => runtime.call)
+  })
+
 /**
- * The dialog requests of a call: BYE (answered 200, the call ends), and a
- * 405 with what is handled for any other method; a request out of CSeq
- * order is answered 500 (§12.2.2).
+ * The dialog requests of a call: BYE (answered 200, the call ends), the
+ * session's methods, and a 405 with what is handled for any other method;
+ * a request out of CSeq order is answered 500 (§12.2.2).
  */
 const dialogReceiver = (
   core: Core,
   dialog: { get: () => Dialog.Dialog | undefined; set: (dialog: Dialog.Dialog) => void },
+  session: CallSession.CallSession,
   onBye: Effect.Effect<void>
 ) => {
   const handlers: Record<string, (transaction: ServerTransaction) => Effect.Effect<void>> = {
+    ...session.handlers,
     BYE: (transaction) =>
       core.withLock(Effect.gen(function*() {
         yield* respond(transaction, 200)
@@ -418,6 +483,14 @@ export const makeIncoming = (
       yield* respond(transaction, 400, { toTag, reason: "Bad Request (malformed SDP)" })
       return Option.none()
     }
+    if (CallSession.tooBrief(invite)) {
+      yield* respond(transaction, SIPStatus.SESSION_INTERVAL_TOO_SMALL.value, {
+        toTag,
+        headers: [["Min-SE", String(CallSession.MIN_SESSION_EXPIRES)]]
+      })
+      return Option.none()
+    }
+    const sessionTimer = CallSession.timerOf(invite, false)
     const offer = parsedOffer.success
     if (offer !== undefined && Result.isFailure(OfferAnswer.createAnswer(offer, localMedia(9)))) {
       yield* respond(transaction, SIPStatus.NOT_ACCEPTABLE_HERE.value, { toTag })
@@ -434,6 +507,8 @@ export const makeIncoming = (
     }
     let dialog = early.success
     const core = yield* makeCore(env, CallState.RINGING)
+    const dialogRef = { get: () => dialog, set: (next: Dialog.Dialog) => void (dialog = next) }
+    const session = makeSession(env, core, dialogRef, { contact, codecs, ownsCallId: false })
     let answering = false
 
     const refuseWith = (status: number, why: EndReason) =>
@@ -441,10 +516,12 @@ export const makeIncoming = (
 
     const ringingNow = Effect.map(core.current, (state) => state === CallState.RINGING && !answering)
 
-    const answerOffer = (session: RTPClient): Effect.Effect<{ readonly sdp: string; readonly offered?: Sdp.SessionDescription }, CallError> => {
+    const answerOffer = (
+      session: RTPClient
+    ): Effect.Effect<{ readonly sdp: string; readonly description: Sdp.SessionDescription; readonly offered?: Sdp.SessionDescription }, CallError> => {
       if (offer === undefined) {
         const ours = OfferAnswer.createOffer(localMedia(session.localPort))
-        return Effect.succeed({ sdp: Sdp.serialize(ours), offered: ours })
+        return Effect.succeed({ sdp: Sdp.serialize(ours), description: ours, offered: ours })
       }
       return Effect.gen(function*() {
         const answer = yield* Effect.fromResult(OfferAnswer.createAnswer(offer, localMedia(session.localPort))).pipe(
@@ -452,7 +529,7 @@ export const makeIncoming = (
         )
         const first = answer.media[0]
         if (first !== undefined) yield* session.update(first).pipe(Effect.mapError(sessionError("answer")))
-        return { sdp: Sdp.serialize(answer.description) }
+        return { sdp: Sdp.serialize(answer.description), description: answer.description }
       })
     }
 
@@ -472,11 +549,14 @@ export const makeIncoming = (
       }))
       const failAnswer = <E>(status: number, error: E) =>
         core.withLock(refuseWith(status, EndReason.failed(status, describe(error)))).pipe(Effect.andThen(Effect.fail(error)))
-      const session = yield* core.openSession(callId, "answer").pipe(
+      const rtp = yield* core.openSession(callId, "answer").pipe(
         Effect.catch((error) => failAnswer(error._tag === "NoPortsAvailableError" ? 503 : 500, error))
       )
-      const local = yield* answerOffer(session).pipe(Effect.catch((error) => failAnswer(488, error)))
-      const ok = yield* Effect.orDie(Effect.fromResult(Messages.accept(invite, toTag, contact, local.sdp)))
+      const local = yield* answerOffer(rtp).pipe(Effect.catch((error) => failAnswer(488, error)))
+      session.setLocal(local.description)
+      const ok = yield* Effect.orDie(
+        Effect.fromResult(Messages.accept(invite, toTag, contact, local.sdp, CallSession.timerHeaders(sessionTimer, false)))
+      )
       dialog = Dialog.confirm(dialog)
       const acknowledged = yield* Effect.raceFirst(
         Effect.map(UaCore.acceptInvite(transaction, ok), Option.some),
@@ -494,12 +574,13 @@ export const makeIncoming = (
       const ack = acknowledged.success.value
       yield* core.withLock(Effect.gen(function*() {
         if (core.hasEnded()) return
-        if (local.offered !== undefined && !(yield* takeAckAnswer(session, local.offered, ack))) {
+        if (local.offered !== undefined && !(yield* takeAckAnswer(rtp, local.offered, ack))) {
           dialog = (yield* sendInDialog(env, dialog, "BYE")).dialog
           yield* core.finish(EndReason.failed(488, "the ACK carried no usable answer to our offer"))
           return
         }
         yield* core.setState(CallState.ANSWERED)
+        yield* session.startTimer(sessionTimer)
       }))
     })
 
@@ -522,7 +603,7 @@ export const makeIncoming = (
       yield* hangupNow
     }))
 
-    const call = makeCall(core, {
+    const call = makeCall(env.client, core, session, {
       callId,
       direction: "incoming",
       request: invite,
@@ -535,7 +616,7 @@ export const makeIncoming = (
 
     const runtime: CallRuntime = {
       call,
-      receive: dialogReceiver(core, { get: () => dialog, set: (next) => void (dialog = next) }, core.finish(EndReason.remoteHangup)),
+      receive: dialogReceiver(core, dialogRef, session, core.finish(EndReason.remoteHangup)),
       release: core.withLock(Effect.gen(function*() {
         if (yield* ringingNow) return yield* refuseWith(486, EndReason.denied(486))
         if ((yield* core.current) === CallState.ANSWERED) yield* hangupNow
@@ -618,6 +699,10 @@ export const makeOutgoing = (
 
     const session = yield* core.openSession(undefined, "call").pipe(Effect.catch(abandon))
     const offer = OfferAnswer.createOffer({ address: contact.host, port: session.localPort, codecs: outgoing.codecs })
+    let dialog: Dialog.Dialog | undefined
+    const dialogRef = { get: () => dialog, set: (next: Dialog.Dialog) => void (dialog = next) }
+    const callSession = makeSession(env, core, dialogRef, { contact, codecs: outgoing.codecs, ownsCallId: true })
+    callSession.setLocal(offer)
     const invite = yield* client.createRequest("INVITE", outgoing.target, {
       headers: [...Messages.capabilityHeaders(), ["User-Agent", Messages.PRODUCT]],
       body: Sdp.serialize(offer),
@@ -626,7 +711,6 @@ export const makeOutgoing = (
     const callId = invite.callId ?? ""
 
     let forks = Forks.start(invite)
-    let dialog: Dialog.Dialog | undefined
     let transaction: ClientTransaction | undefined
     let cancelRequested = false
     let earlyMedia = false
@@ -680,6 +764,7 @@ export const makeOutgoing = (
           return
         }
         yield* core.setState(CallState.ANSWERED)
+        yield* callSession.startTimer(CallSession.timerOf(response, true))
       }))
 
     const onResponse = (invited: ClientTransaction) => (response: SIPMessage.SIPMessage) =>
@@ -761,7 +846,7 @@ export const makeOutgoing = (
       yield* hangupNow
     }))
 
-    const call = makeCall(core, {
+    const call = makeCall(client, core, callSession, {
       callId,
       direction: "outgoing",
       request: invite,
@@ -774,11 +859,7 @@ export const makeOutgoing = (
 
     const runtime: CallRuntime = {
       call,
-      receive: dialogReceiver(
-        core,
-        { get: () => dialog, set: (next) => void (dialog = next) },
-        core.finish(EndReason.remoteHangup)
-      ),
+      receive: dialogReceiver(core, dialogRef, callSession, core.finish(EndReason.remoteHangup)),
       release: Effect.void,
       shutdown: Effect.gen(function*() {
         const done = yield* core.withLock(Effect.gen(function*() {

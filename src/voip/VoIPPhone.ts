@@ -312,7 +312,12 @@ export const make = <EC, RC, R>(
         case "INVITE":
           if (request.to?.tag === undefined) return onIncomingInvite(env, transaction)
       }
-      return dialogOf(request)?.receive(transaction) ?? Effect.void
+      const call = dialogOf(request)
+      // BYE, INFO, REFER, NOTIFY without a To tag belong to no dialog of ours (§12.2.2)
+      if (call === undefined) {
+        return respond(transaction, Messages.refuse(request, SIPStatus.CALL_OR_TRANSACTION_DOES_NOT_EXIST, Dialog.newTag()))
+      }
+      return call.receive(transaction)
     }
 
     const onEvent = (env: CallEnvironment) => (event: TransactionUserEvent): Effect.Effect<void> => {

@@ -49,7 +49,7 @@ const statesOf = (call: VoIPCall) => Effect.forkChild(Stream.runCollect(call.sta
 
 const summary = (events: ReadonlyArray<CallEvent>) =>
   events.map((event) =>
-    event._tag === "Provisional" ? event.status : event._tag === "State" ? event.state : event._tag === "Ended" ? event.reason._tag : event.digit
+    event._tag === "Provisional" ? event.status : event._tag === "State" ? event.state : event._tag === "Ended" ? event.reason._tag : event._tag === "Dtmf" ? event.digit : event._tag
   )
 
 const collected = <A>(fiber: Fiber.Fiber<ReadonlyArray<A>>) => Effect.map(Fiber.join(fiber), (all) => Array.from(all))
