@@ -24,8 +24,7 @@ import { Duration, Effect, Option, Result } from "effect"
 import * as SIPMessage from "../SIPMessage.ts"
 import { SIPParseError } from "../SIPParseError.ts"
 import { SIPStatus } from "../SIPStatus.ts"
-import { formatVia } from "../HeaderValues.ts"
-import type { ClientTransaction, ClientTransactionError } from "../transaction/ClientTransaction.ts"
+import { type ClientTransaction, type ClientTransactionError, companionRequest } from "../transaction/ClientTransaction.ts"
 import type { RespondError, ServerTransaction } from "../transaction/ServerTransaction.ts"
 import { backoffUpToT2 } from "../transaction/Timers.ts"
 import { type TransactionRequestError, TransactionTimeoutError } from "../transaction/TransactionError.ts"
@@ -226,26 +225,8 @@ export const finalResponse = (transaction: ClientTransaction): Effect.Effect<SIP
  * @category constructors
  * @since 0.1.0
  */
-export const cancelRequest = (invite: SIPMessage.SIPMessage): Result.Result<SIPMessage.SIPMessage, SIPParseError> => {
-  const headers = invite.headers
-  const top = invite.via[0]
-  const from = headers.get("From")
-  const to = headers.get("To")
-  const callId = headers.get("Call-ID")
-  if (top === undefined || from === undefined || to === undefined || callId === undefined || invite.cseq === undefined) {
-    return Result.fail(new SIPParseError({ reason: "the INVITE lacks Via, From, To, Call-ID or CSeq", offset: 0 }))
-  }
-  const lines: Array<readonly [string, string]> = [["Via", formatVia(top)]]
-  for (const route of headers.getAll("Route")) lines.push(["Route", route])
-  lines.push(
-    ["Max-Forwards", headers.get("Max-Forwards") ?? "70"],
-    ["From", from],
-    ["To", to],
-    ["Call-ID", callId],
-    ["CSeq", `${invite.cseq.seq} CANCEL`]
-  )
-  return SIPMessage.request({ method: "CANCEL", uri: invite.requestUriText, headers: lines })
-}
+export const cancelRequest = (invite: SIPMessage.SIPMessage): Result.Result<SIPMessage.SIPMessage, SIPParseError> =>
+  companionRequest(invite, "CANCEL", invite.headers.get("To"))
 
 /**
  * Cancels an INVITE (§9.1) and returns its final response: waits for a

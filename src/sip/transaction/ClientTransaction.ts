@@ -11,8 +11,9 @@
  *
  * @since 0.1.0
  */
-import { Cause, Deferred, Effect, Exit, Queue, Stream } from "effect"
+import { Cause, Deferred, Effect, Exit, Queue, Result, Stream } from "effect"
 import * as SIPMessage from "../SIPMessage.ts"
+import { SIPParseError } from "../SIPParseError.ts"
 import { formatVia } from "../HeaderValues.ts"
 import type { Destination, SipTransportError } from "../../transport/SipTransport.ts"
 import type { Outgoing, TransactionEnvironment } from "./Environment.ts"
@@ -93,24 +94,26 @@ export interface ClientTransaction {
 const RESPONSE_BUFFER = 64
 
 /**
- * The ACK for a non-2xx final response to an INVITE (§17.1.1.3): Request-URI,
- * Call-ID, From and CSeq number of the INVITE, To of the response, only the
- * INVITE's top Via (same branch), its Route header fields.
+ * A request that travels with `invite` hop by hop, the ACK for a non-2xx
+ * (§17.1.1.3) or a CANCEL (§9.1): the INVITE's Request-URI, Call-ID, From and
+ * CSeq number with `method`, only its top Via (same branch), its Route
+ * header fields, and `to` (the response's To for an ACK, the INVITE's for a
+ * CANCEL).
  *
  * @category constructors
  * @since 0.1.0
  */
-export const ackForFailure = (
+export const companionRequest = (
   invite: SIPMessage.SIPMessage,
-  response: SIPMessage.SIPMessage
-): SIPMessage.SIPMessage | undefined => {
+  method: "ACK" | "CANCEL",
+  to: string | undefined
+): Result.Result<SIPMessage.SIPMessage, SIPParseError> => {
   const top = invite.via[0]
   const headers = invite.headers
-  const to = response.headers.get("To")
   const callId = headers.get("Call-ID")
   const from = headers.get("From")
   if (top === undefined || to === undefined || callId === undefined || from === undefined || invite.cseq === undefined) {
-    return undefined
+    return Result.fail(new SIPParseError({ reason: `the INVITE lacks Via, From, To, Call-ID or CSeq for its ${method}`, offset: 0 }))
   }
   const lines: Array<readonly [string, string]> = [["Via", formatVia(top)]]
   for (const route of headers.getAll("Route")) lines.push(["Route", route])
@@ -119,10 +122,23 @@ export const ackForFailure = (
     ["From", from],
     ["To", to],
     ["Call-ID", callId],
-    ["CSeq", `${invite.cseq.seq} ACK`]
+    ["CSeq", `${invite.cseq.seq} ${method}`]
   )
-  const built = SIPMessage.request({ method: "ACK", uri: invite.requestUriText, headers: lines })
-  return built._tag === "Success" ? built.success : undefined
+  return SIPMessage.request({ method, uri: invite.requestUriText, headers: lines })
+}
+
+/**
+ * The ACK for a non-2xx final response to an INVITE (§17.1.1.3).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const ackForFailure = (
+  invite: SIPMessage.SIPMessage,
+  response: SIPMessage.SIPMessage
+): SIPMessage.SIPMessage | undefined => {
+  const built = companionRequest(invite, "ACK", response.headers.get("To"))
+  return Result.isSuccess(built) ? built.success : undefined
 }
 
 const statusOf = (response: SIPMessage.SIPMessage): number => response.status === 0 ? 0 : response.status.value
