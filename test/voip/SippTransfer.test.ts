@@ -2,13 +2,14 @@
  * A transfer against SIPp over real UDP on 127.0.0.1: `uas-refer.xml`
  * answers our call, accepts our REFER (202), reports 100 Trying and then
  * 200 OK in message/sipfrag NOTIFYs; `transfer(…, blind = false)` gives
- * true and our BYE ends the call.
+ * true and our BYE ends the call. The SIP of the capture passes
+ * `capture.sh check`.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Option, Stream } from "effect"
 import * as path from "node:path"
 import { CallState } from "../../src/voip/CallState.ts"
-import { freePort, labPhone, listeningOn, sipp } from "./lab.ts"
+import { capture, checkCapture, freePort, labOut, labPhone, listeningOn, sipp } from "./lab.ts"
 
 const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string, seconds = 30) =>
   effect.pipe(Effect.timeoutOrElse({
@@ -24,6 +25,8 @@ describe("transfer against SIPp", () => {
       const ourPort = yield* freePort
       const sippPort = yield* freePort
       const mediaPort = yield* freePort
+      const out = yield* labOut
+      const recording = yield* capture(out, "transfer", [ourPort, sippPort, mediaPort])
       const uas = yield* sipp([
         "-sf", ourScenario("uas-refer.xml"),
         "-i", "127.0.0.1", "-p", String(sippPort),
@@ -40,5 +43,8 @@ describe("transfer against SIPp", () => {
       expect({ code: exited, output: exited === 0 ? "" : uas.output() }).toEqual({ code: 0, output: "" })
       expect(yield* call.endReason).toEqual(Option.some({ _tag: "LocalHangup" }))
       expect(yield* phone.rtpPortsInUse).toBe(0)
+      yield* recording.stop
+      const checked = yield* checkCapture(out, recording.pcap, [ourPort, sippPort])
+      expect({ code: checked.code, output: checked.code === 0 ? "" : checked.output }).toEqual({ code: 0, output: "" })
     }).pipe(Effect.scoped), { timeout: 90_000 })
 })
