@@ -3,7 +3,8 @@
  * `drachtio-sip` parsers. Every parser reads the same fields after parsing:
  * the Request-URI (requests), the top Via's transport, host, port and branch,
  * the From URI and tag, the To URI, CSeq and Call-ID; URIs the comparators
- * leave as strings are parsed with their own `parseUri`.
+ * leave as strings are parsed with their own `parseUri`. Also the top-Via
+ * edit a transport makes on every request it receives, and serializing.
  */
 import { bench, do_not_optimize, group, summary } from "mitata"
 import { createRequire } from "node:module"
@@ -181,6 +182,13 @@ for (const [name, text] of cases) {
     })
   })
 }
+
+// What a transport does to every request it receives (RFC 3261 §18.2.1, RFC 3581 §4).
+group("SIP edit: received and rport on the top Via", () => {
+  const request = Result.getOrThrow(SIPMessage.parseResult(invite))
+  bench("effect-voip withTopViaParams INVITE", () =>
+    do_not_optimize(SIPMessage.withTopViaParams(request, { received: "198.51.100.7", rport: 40000 })))
+})
 
 group("SIP serialize: INVITE with SDP", () => {
   const ours = Result.getOrThrow(SIPMessage.parseResult(invite))

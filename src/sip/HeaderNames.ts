@@ -197,51 +197,72 @@ export const sameHeader = (a: string, b: string): boolean => {
   return id >= 0 ? id === headerId(b) : a.toLowerCase() === b.toLowerCase()
 }
 
-// The parser identifies a name while it scans it: it folds each octet into a
-// hash with `hashNameCode`, which indexes an open-addressing table of ids, and
-// a hit is confirmed character by character. Header names are tokens, in which
-// `| 0x20` only folds A-Z onto a-z (and `_` onto DEL, which no known name has).
+// The parser identifies a name while it scans its octets: it packs the first
+// eight, lower-cased, into two numbers (seven bits each, four per number), which
+// with the length index an open-addressing table of ids; a hit compares the two
+// numbers, and the octets after the eighth one by one. Header names are tokens,
+// in which `| 0x20` only folds A-Z onto a-z (and `_` onto DEL, which no known
+// name has).
 const tableSize = 512
 const table = new Int16Array(tableSize).fill(-1)
 const lowerNames: ReadonlyArray<string> = [...idByLowerName.keys()]
 const idOfLowerName: ReadonlyArray<number> = [...idByLowerName.values()]
+const lowerOctets: ReadonlyArray<Uint8Array> = lowerNames.map((name) => new TextEncoder().encode(name))
 
 /**
- * Folds the next character code of a header name into its lookup hash;
- * start from 0 and pass the result to {@link headerIdOfHashed}.
+ * Appends an octet of a header name, lower-cased, to a packed number (seven
+ * bits per octet). A name's first four octets go into one number and the
+ * next four into another, both starting from 0; later octets are not
+ * packed. Pass both numbers to {@link headerIdOfOctets}.
  *
  * @category getters
  * @since 0.1.0
  */
-export const hashNameCode = (hash: number, code: number): number => (Math.imul(hash, 31) + (code | 0x20)) | 0
+export const packNameOctet = (packed: number, octet: number): number => (packed << 7) | (octet | 0x20)
 
-const slotOf = (hash: number): number => (hash ^ (hash >>> 9)) & (tableSize - 1)
+/** A slot of the 512-entry table (the top nine bits of a multiplicative hash). */
+const slotOf = (length: number, first: number, second: number): number =>
+  (Math.imul(first, 0x9e3779b1) ^ Math.imul(second + length, 0x85ebca6b)) >>> 23
 
-lowerNames.forEach((name, entry) => {
-  let hash = 0
-  for (let i = 0; i < name.length; i++) hash = hashNameCode(hash, name.charCodeAt(i))
-  let slot = slotOf(hash)
+const firstPacked: Array<number> = []
+const secondPacked: Array<number> = []
+lowerOctets.forEach((name, entry) => {
+  let first = 0
+  let second = 0
+  for (let i = 0; i < name.length && i < 8; i++) {
+    if (i < 4) first = packNameOctet(first, name[i]!)
+    else second = packNameOctet(second, name[i]!)
+  }
+  firstPacked.push(first)
+  secondPacked.push(second)
+  let slot = slotOf(name.length, first, second)
   while (table[slot] !== -1) slot = (slot + 1) & (tableSize - 1)
   table[slot] = entry
 })
 
 /**
- * The id of the header name `text[start, end)`, a token whose
- * {@link hashNameCode} hash is `hash`; -1 when unknown.
+ * The id of the header name `bytes[start, end)`, a token whose first eight
+ * octets {@link packNameOctet} packed into `first` and `second`; -1 when unknown.
  *
  * @category getters
  * @since 0.1.0
  */
-export const headerIdOfHashed = (text: string, start: number, end: number, hash: number): number => {
+export const headerIdOfOctets = (
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  first: number,
+  second: number
+): number => {
   const length = end - start
-  for (let slot = slotOf(hash);; slot = (slot + 1) & (tableSize - 1)) {
+  for (let slot = slotOf(length, first, second);; slot = (slot + 1) & (tableSize - 1)) {
     const entry = table[slot]!
     if (entry === -1) return -1
-    const name = lowerNames[entry]!
-    if (name.length === length) {
-      let i = 0
-      while (i < length && (text.charCodeAt(start + i) | 0x20) === name.charCodeAt(i)) i++
-      if (i === length) return idOfLowerName[entry]!
+    const name = lowerOctets[entry]!
+    if (name.length === length && firstPacked[entry] === first && secondPacked[entry] === second) {
+      let i = 8
+      while (i < length && (bytes[start + i]! | 0x20) === name[i]) i++
+      if (i >= length) return idOfLowerName[entry]!
     }
   }
 }

@@ -24,10 +24,19 @@
  * @since 0.1.0
  */
 import { Effect, Result } from "effect"
+import { usualVia } from "./headers/FastPath.ts"
 import { HeaderId } from "./HeaderNames.ts"
-import { formatVia, splitList, type Via } from "./HeaderValues.ts"
+import { formatVia, parseVia, splitList, type Via } from "./HeaderValues.ts"
 import { Headers, type HeadersInit } from "./message/Headers.ts"
-import { asBytes, assemble, type Parts, serialize, type SIPMessage, SIPMessageType } from "./message/Message.ts"
+import {
+  asBytes,
+  assemble,
+  type Parts,
+  serialize,
+  type SIPMessage,
+  SIPMessageType,
+  withVia
+} from "./message/Message.ts"
 import { type RequestLine, type StartLine, type StatusLine, scan, type Transport } from "./message/Scanner.ts"
 import { SIPParseError } from "./SIPParseError.ts"
 import { SIPStatus } from "./SIPStatus.ts"
@@ -60,7 +69,8 @@ export const parseResult = (
   input: Uint8Array | string,
   options?: ParseOptions
 ): Result.Result<SIPMessage, SIPParseError> => {
-  const scanned = scan(asBytes(input), options?.transport ?? "datagram")
+  const transport = options?.transport ?? "datagram"
+  const scanned = typeof input === "string" ? scan(asBytes(input), transport, input) : scan(input, transport)
   return scanned instanceof SIPParseError ? Result.fail(scanned) : assemble(scanned)
 }
 
@@ -144,7 +154,8 @@ const bodyBytes = (body: Body | undefined): Uint8Array =>
 const builtParts = (startLine: StartLine, headers: Headers, body: Uint8Array): Parts => ({
   startLine,
   headers,
-  valueOffsets: undefined,
+  text: "",
+  valueStarts: undefined,
   input: body,
   messageStart: 0,
   bodyStart: 0,
@@ -312,10 +323,34 @@ export const withBody = (
   return Result.isFailure(checked) ? Result.fail(checked.failure) : rebuild(message, checked.success, bodyBytes(body))
 }
 
+const scratch = new Uint8Array(1024)
+const utf8 = new TextEncoder()
+
+/**
+ * Types a Via value an edit wrote: from its octets when it is ASCII and has
+ * the usual shape (see `FastPath.usualVia`), else with {@link parseVia}.
+ */
+const typeWrittenVia = (value: string): Result.Result<ReadonlyArray<Via>, SIPParseError> => {
+  if (value.length <= scratch.length) {
+    const { read, written } = utf8.encodeInto(value, scratch)
+    // One octet per character: ASCII, so the octets line up with the characters as a reader needs.
+    const via = read === value.length && written === value.length
+      ? usualVia(scratch, value, 0, 0, value.length)
+      : undefined
+    if (via !== undefined) return Result.succeed([via])
+  }
+  return parseVia(value)
+}
+
 /**
  * Rewrites the topmost Via value, e.g. to add `received` and `rport` as a
  * server does on receipt (RFC 3261 §18.2.1, RFC 3581 §4). The other values
  * on that line stay as written.
+ *
+ * Only the new value is written and read again: the other header lines,
+ * the body and the other typed headers are the message's own, so an edit
+ * costs a small fraction of a parse. The result is a built message (`raw`
+ * is serialized on first use).
  *
  * @category edits
  * @since 0.1.0
@@ -324,10 +359,42 @@ export const mapTopVia = (message: SIPMessage, f: (via: Via) => Via): Result.Res
   const top = message.via[0]
   const index = message.headers.indexOfId(HeaderId.Via, 0)
   if (top === undefined || index < 0) return fail("the message has no Via")
-  const rest = splitList(message.headers.values[index]!).slice(1)
-  const line = [formatVia(f(top)), ...rest].join(", ")
+  const written = formatVia(f(top))
+  const parsed = typeWrittenVia(written)
+  if (Result.isFailure(parsed)) {
+    return Result.fail(new SIPParseError({ reason: `Via: ${parsed.failure.reason}`, offset: parsed.failure.offset }))
+  }
+  if (parsed.success.length !== 1) return fail(`the new top Via "${written}" is not one via-parm`)
+  const line = message.headers.values[index]!
+  const rest = line.includes(",") ? splitList(line).slice(1) : []
   const values = message.headers.values.slice()
-  values[index] = line
+  values[index] = rest.length === 0 ? written : [written, ...rest].join(", ")
   const headers = new Headers(message.headers.ids, message.headers.names, values)
-  return editHeaders(message, () => headers)
+  const parts = builtParts(startLineOf(message), headers, message.rawBody)
+  return Result.succeed(withVia(message, parts, [parsed.success[0]!, ...message.via.slice(1)]))
 }
+
+/**
+ * The top-Via parameters {@link withTopViaParams} sets.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TopViaParams {
+  /** The address the request came from (RFC 3261 §18.2.1). */
+  readonly received?: string
+  /** RFC 3581: `null` asks for it (a client, §3), a number is the port it came from (a server, §4). */
+  readonly rport?: number | null
+}
+
+/**
+ * Sets `received` and `rport` on the topmost Via: what a server stamps on a
+ * request it receives and a client asks for before sending. Each parameter
+ * given replaces the one of that name; the edit costs what
+ * {@link mapTopVia} does, not a parse.
+ *
+ * @category edits
+ * @since 0.1.0
+ */
+export const withTopViaParams = (message: SIPMessage, params: TopViaParams): Result.Result<SIPMessage, SIPParseError> =>
+  mapTopVia(message, (via) => ({ ...via, ...params }))

@@ -13,6 +13,7 @@ import {
   ALPHA,
   AMPERSAND,
   AT,
+  classEnd,
   COLON,
   decimal,
   describeAt,
@@ -33,6 +34,7 @@ import {
   PLUS,
   QUESTION,
   run,
+  runRange,
   type Scanner,
   SCHEME,
   SEMI,
@@ -110,36 +112,35 @@ const schemeOf = (s: string, start: number, end: number): SIPURI["scheme"] => {
   return fail(`unsupported URI scheme "${written}"`, start)
 }
 
+/**
+ * Where the run of userinfo characters from `start` ends: an "@" there means
+ * the URI has a userinfo part. The run is remembered in the scanner, so that
+ * URIs listed with commas (`sip:a,sip:b,...`), each of which looks ahead
+ * over the same run, take linear time, not quadratic.
+ */
+const userinfoEnd = (sc: Scanner, start: number): number => {
+  if (sc.userinfoFrom <= start && start <= sc.userinfoStop) return sc.userinfoStop
+  const stop = classEnd(sc.s, start, sc.end, USERINFO)
+  sc.userinfoFrom = start
+  sc.userinfoStop = stop
+  return stop
+}
+
 const scanSip = (sc: Scanner, scheme: "sip" | "sips", form: UriForm): SIPURI => {
   const s = sc.s
   const start = sc.pos
-  let p = start
-  let colon = -1
-  let escaped = false
-  if (sc.userinfoFrom <= start && start <= sc.userinfoStop) {
-    // An earlier look-ahead in this run stopped there without an "@" (an "@" would have been consumed).
-    p = sc.userinfoStop
-  } else {
-    while (p < sc.end) {
-      const c = s.charCodeAt(p)
-      if (!is(c, USERINFO)) break
-      if (c === COLON && colon < 0) colon = p
-      else if (c === PERCENT) escaped = true
-      p++
-    }
-    sc.userinfoFrom = start
-    sc.userinfoStop = p
-  }
+  const p = userinfoEnd(sc, start)
   let user: string | undefined
   let password: string | undefined
   if (p < sc.end && s.charCodeAt(p) === AT) {
-    const userEnd = colon < 0 ? p : colon
+    let userEnd = start
+    while (userEnd < p && s.charCodeAt(userEnd) !== COLON) userEnd++
     if (userEnd === start) fail("empty user part in URI", start)
     // USERINFO is USER plus ":" and "%", so only the password needs its characters checked.
-    user = escaped ? unescape(s, start, userEnd, "user part") : s.slice(start, userEnd)
-    if (colon >= 0) {
-      checkChars(s, colon + 1, p, PASSWORD, "password")
-      password = unescape(s, colon + 1, p, "password")
+    user = unescape(s, start, userEnd, "user part")
+    if (userEnd < p) {
+      checkChars(s, userEnd + 1, p, PASSWORD, "password")
+      password = unescape(s, userEnd + 1, p, "password")
     }
     sc.pos = p + 1
   }
@@ -327,7 +328,17 @@ const escape = (value: string, cls: number): string => {
 export const parseUri = (input: string): Result.Result<SIPURI, SIPParseError> =>
   run(input, scanWholeUri)
 
-const scanWholeUri = (sc: Scanner): SIPURI => scanUri(sc, "whole")
+/**
+ * {@link parseUri} over `text[start, end)`; error offsets are positions in `text`.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseUriRange = (text: string, start: number, end: number): Result.Result<SIPURI, SIPParseError> =>
+  runRange(text, start, end, scanWholeUri)
+
+/** A URI filling the cursor's range (see {@link parseUri}); signals errors with `Lexer.fail`. */
+export const scanWholeUri = (sc: Scanner): SIPURI => scanUri(sc, "whole")
 
 /**
  * The lower-cased scheme if `input` starts with a syntactically valid

@@ -6,19 +6,32 @@ import {
   formatNameAddr,
   formatVia,
   parseAuth,
+  parseAuthRange,
   parseContact,
+  parseContactRange,
   parseContentType,
+  parseContentTypeRange,
   parseCSeq,
+  parseCSeqRange,
   parseEvent,
+  parseEventRange,
   parseNameAddr,
   parseNameAddrList,
+  parseNameAddrListRange,
+  parseNameAddrRange,
   parseNonNegativeInt,
+  parseNonNegativeIntRange,
   parseSessionExpires,
+  parseSessionExpiresRange,
   parseSubscriptionState,
+  parseSubscriptionStateRange,
   parseTokenList,
+  parseTokenListRange,
   parseVia,
+  parseViaRange,
   splitList
 } from "../../src/sip/HeaderValues.ts"
+import { parseUri, parseUriRange } from "../../src/sip/Uri.ts"
 import type { SIPParseError } from "../../src/sip/SIPParseError.ts"
 import { headerValue, headerValues, readTortureMessage } from "./HeaderTortureMessages.ts"
 
@@ -558,4 +571,33 @@ describe("parseSessionExpires", () => {
     expect(err(parseSessionExpires("abc")).offset).toBe(0)
     expect(err(parseSessionExpires("90x")).offset).toBe(2)
   })
+})
+
+describe("the …Range parsers", () => {
+  // Each value sits inside longer text, as in a message's header section.
+  const cases: ReadonlyArray<readonly [string, (value: string) => Result.Result<unknown, SIPParseError>, (text: string, start: number, end: number) => Result.Result<unknown, SIPParseError>, string, string]> = [
+    ["Via", parseVia, parseViaRange, "SIP/2.0/UDP a.example.com;branch=z9hG4bK1, SIP/2.0/TCP b", "SIP/2.0/UDP a;;"],
+    ["name-addr", parseNameAddr, parseNameAddrRange, "\"A\" <sip:a@b>;tag=1", "<sip:a@b> x"],
+    ["name-addr list", parseNameAddrList, parseNameAddrListRange, "<sip:p1;lr>, <sip:p2;lr>", "<sip:p1>,,"],
+    ["Contact", parseContact, parseContactRange, "<sip:a@b>;expires=60;q=0.5", "*, <sip:a@b>"],
+    ["CSeq", parseCSeq, parseCSeqRange, "7 BYE", "7 BYE x"],
+    ["Content-Type", parseContentType, parseContentTypeRange, "application/sdp;charset=utf-8", "text/plain x"],
+    ["token list", parseTokenList, parseTokenListRange, "100rel, timer", "a b"],
+    ["delta-seconds", parseNonNegativeInt, parseNonNegativeIntRange, "3600", "12a"],
+    ["Event", parseEvent, parseEventRange, "refer;id=3", "refer x"],
+    ["Subscription-State", parseSubscriptionState, parseSubscriptionStateRange, "active;expires=60", ""],
+    ["Session-Expires", parseSessionExpires, parseSessionExpiresRange, "1800;refresher=uac", "90x"],
+    ["auth", parseAuth, parseAuthRange, "Digest realm=\"a\", nonce=\"b\"", "Basic abc def"],
+    ["URI", parseUri, parseUriRange, "sip:alice@example.com;transport=tcp", "sip:user@host:5060x"]
+  ]
+
+  for (const [name, parse, parseRange, good, bad] of cases) {
+    it(`${name}: read in place, errors at positions in the text`, () => {
+      const prefix = "Header: "
+      const text = `${prefix}${good}\r\nOther: ${bad}\r\n`
+      expect(ok(parseRange(text, prefix.length, prefix.length + good.length))).toEqual(ok(parse(good)))
+      const badStart = text.indexOf(bad, prefix.length + good.length)
+      expect(err(parseRange(text, badStart, badStart + bad.length)).offset).toBe(badStart + err(parse(bad)).offset)
+    })
+  }
 })

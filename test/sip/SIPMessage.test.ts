@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Result } from "effect"
-import { canonicalName, compactForms, compactFormOf, headerId, sameHeader } from "../../src/sip/HeaderNames.ts"
+import { canonicalName, compactForms, compactFormOf, headerId, nameOfId, sameHeader } from "../../src/sip/HeaderNames.ts"
 import * as SIPMessage from "../../src/sip/SIPMessage.ts"
 import { SIPStatus } from "../../src/sip/SIPStatus.ts"
 import { formatVia } from "../../src/sip/HeaderValues.ts"
@@ -109,6 +109,31 @@ describe("SIPMessage.parse", () => {
       const m = parsed(minimal([`${letter.toUpperCase()}: ${value}`]))
       expect(m.headers.getAll(long).at(-1)).toBe(value)
       expect(m.headers.get(letter)).toBe(m.headers.get(long))
+    }
+  })
+
+  it("names every known header in any case, and no other name", () => {
+    const typedValues: Record<string, string> = {
+      Via: "SIP/2.0/TCP h;branch=z9hG4bK2",
+      From: "<sip:a@b>",
+      To: "<sip:a@b>",
+      "Call-ID": "c1",
+      CSeq: "1 OPTIONS",
+      "Content-Length": "0"
+    }
+    for (let id = 0; nameOfId(id) !== undefined; id++) {
+      const name = nameOfId(id)!
+      const value = typedValues[name] ?? "v"
+      for (const written of [name, name.toUpperCase(), name.toLowerCase()]) {
+        const m = parsed(minimal([`${written}: ${value}`]))
+        expect(m.headers.names.at(-2), written).toBe(name)
+        expect(m.headers.ids.at(-2), written).toBe(id)
+      }
+      for (const near of [`${name}x`, `${name.slice(0, -1)}-`, `x${name}`]) {
+        const m = parsed(minimal([`${near}: v`]))
+        expect(m.headers.names.at(-2), near).toBe(near)
+        expect(m.headers.ids.at(-2), near).toBe(-1)
+      }
     }
   })
 
@@ -320,6 +345,15 @@ describe("SIPMessage.parse errors", () => {
     const input = minimal().replace("CSeq: 1 OPTIONS", "CSeq: 1 OPT<ONS")
     const error = parseError(input)
     expect(input.slice(error.offset, error.offset + 3)).toBe("<ON")
+  })
+
+  it("points offsets into the input for values read apart from the octets (UTF-8) too", () => {
+    const input = minimal().replace("To: <sip:bob@example.com>", "To: <sip:bob@example.com> x \"Zoë\"")
+    const error = parseError(Buffer.from(input, "utf8"))
+    expect(error.reason).toMatch(/^To: /)
+    expect(input.slice(error.offset, error.offset + 3)).toBe("x \"")
+    const lazy = parsed(minimal(["Max-Forwards: 7x ü"])).maxForwards
+    expect(Result.isFailure(lazy) && minimal(["Max-Forwards: 7x ü"]).slice(lazy.failure.offset, lazy.failure.offset + 2)).toBe("x ")
   })
 })
 
@@ -547,6 +581,35 @@ describe("SIPMessage edits", () => {
     expect(edited.headers.get("Via")).toBe(`${formatVia(edited.via[0]!)}, SIP/2.0/TCP second:5070;branch=z9hG4bK2`)
     const noVia = ok(SIPMessage.withoutHeader(m(), "Via"))
     expect(Result.isFailure(SIPMessage.mapTopVia(noVia, (via) => via))).toBe(true)
+  })
+
+  it("withTopViaParams stamps received and rport, keeping every other line and typed header", () => {
+    const request = parsed(benchmarkInvite.replace("Call-ID:", `Via: SIP/2.0/TCP proxy.example.com;branch=z9hG4bKp\r\nCall-ID:`)
+      .replace(`branch=z9hG4bK.${"a".repeat(32)}`, `branch=z9hG4bK.${"a".repeat(32)};rport;received=10.0.0.9`))
+    const stamped = ok(SIPMessage.withTopViaParams(request, { received: "198.51.100.7", rport: 40000 }))
+    expect(stamped.via[0]).toEqual({ ...request.via[0], received: "198.51.100.7", rport: 40000 })
+    expect(stamped.via[1]).toBe(request.via[1])
+    expect(stamped.from).toBe(request.from)
+    expect(stamped.to).toBe(request.to)
+    expect(stamped.cseq).toBe(request.cseq)
+    expect(stamped.requestUri).toBe(request.requestUri)
+    expect(stamped.headers.get("Via")).toBe(formatVia(stamped.via[0]!))
+    expect([...stamped.headers].filter(([, value]) => !value.includes("z9hG4bK."))).toEqual(
+      [...request.headers].filter(([, value]) => !value.includes("z9hG4bK."))
+    )
+    const again = parsed(stamped.raw)
+    expect(again.via).toEqual(stamped.via)
+    expect(text(again.rawBody)).toBe(benchmarkSdp)
+  })
+
+  it("withTopViaParams asks for rport and refuses what is not a Via", () => {
+    const asked = ok(SIPMessage.withTopViaParams(parsed(benchmarkInvite), { rport: null }))
+    expect(asked.via[0]).toMatchObject({ rport: null, received: undefined })
+    expect(asked.headers.get("Via")).toContain(";rport;")
+    const failure = SIPMessage.withTopViaParams(parsed(benchmarkInvite), { received: "not an address" })
+    expect(Result.isFailure(failure) && failure.failure.reason).toMatch(/^Via: received must be an IP address/)
+    const noVia = ok(SIPMessage.withoutHeader(m(), "Via"))
+    expect(Result.isFailure(SIPMessage.withTopViaParams(noVia, { rport: null }))).toBe(true)
   })
 })
 

@@ -19,6 +19,7 @@ import {
   quote,
   quotedString,
   run,
+  runRange,
   scanClass,
   type Scanner,
   skipRequiredWs,
@@ -100,6 +101,15 @@ const scanAuth = (sc: Scanner): AuthHeader => {
  * @since 0.1.0
  */
 export const parseAuth = (value: string): Result.Result<AuthHeader, SIPParseError> => run(value, scanAuth)
+
+/**
+ * {@link parseAuth} over `text[start, end)`; error offsets are positions in `text`.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseAuthRange = (text: string, start: number, end: number): Result.Result<AuthHeader, SIPParseError> =>
+  runRange(text, start, end, scanAuth)
 
 /**
  * Parameters written quoted by default: the quoted-string ones of RFC 3261

@@ -5,9 +5,11 @@
  * validation (hostname, IPv4, IPv6).
  *
  * Scanners advance a {@link Scanner} and signal a grammar violation by
- * throwing a {@link Failure}; {@link run} turns that into a failed `Result`
- * at the public boundary, so no public function ever throws. Throwing keeps
- * the happy path free of per-step `Result` allocations.
+ * throwing a {@link Failure}; {@link run} / {@link runRange} turn that into a
+ * failed `Result` at the public boundary, and {@link attempt} into a value
+ * for the message parser, so no public function ever throws. Throwing keeps
+ * the happy path free of per-step `Result` allocations. The character
+ * classes also index octets ({@link octetClasses}) for `FastPath.ts`.
  *
  * @since 0.1.0
  */
@@ -37,8 +39,10 @@ export const HEXDIG = 1 << 10
 export const ALPHA = 1 << 11
 /** everything that can appear before the "@" of a SIP URI: user, ":" password, "%" escapes */
 export const USERINFO = 1 << 12
+/** a URI user that needs no unescaping and has no password: unreserved / "+" (a subset of USER) */
+export const PLAIN_USER = 1 << 13
 
-const classes = new Uint16Array(128)
+const classes = new Uint16Array(256)
 const addClass = (chars: string, cls: number): void => {
   for (let i = 0; i < chars.length; i++) classes[chars.charCodeAt(i)]! |= cls
 }
@@ -61,6 +65,14 @@ addClass(ALPHANUM + "+-.", SCHEME)
 addClass(ALPHANUM + "-._~+/", TOKEN68)
 addClass(DIGITS + "abcdefABCDEF*#+-.()", TEL)
 addClass(ALPHANUM + "-.!%*_+`'~:[]", GEN_VALUE)
+addClass(ALPHANUM + MARK + "+", PLAIN_USER)
+
+/**
+ * The classes of each octet, for code that reads octets rather than a
+ * string: indexed by any octet, with no range check; those above 0x7F belong
+ * to none.
+ */
+export const octetClasses: Readonly<Uint16Array> = classes
 
 /** Whether the UTF-16 code unit `c` (or -1 for end of input) belongs to one of the classes in `cls`. */
 export const is = (c: number, cls: number): boolean => c >= 0 && c < 128 && (classes[c]! & cls) !== 0
@@ -105,9 +117,10 @@ export function fail(reason: string, offset: number): never {
 /**
  * A cursor over `s[pos, end)`. `paramName` / `paramValue` hold the last
  * parameter read by {@link nextParam}, so parameter loops need no per-param allocation.
+ * A message parser moves one scanner from value to value with {@link Scanner.reset}.
  */
 export class Scanner {
-  readonly s: string
+  s: string
   pos: number
   end: number
   paramName = ""
@@ -131,17 +144,48 @@ export class Scanner {
     this.pos = pos
     this.end = end
   }
+
+  /** Points the scanner at `s[pos, end)`, forgetting what it learnt about the previous range. */
+  reset(s: string, pos: number, end: number): void {
+    this.s = s
+    this.pos = pos
+    this.end = end
+    this.userinfoFrom = -1
+    this.userinfoStop = -1
+  }
 }
 
-/** Runs a scanner over the whole of `value`, converting a {@link Failure} into a failed `Result`. */
-export const run = <A>(value: string, body: (sc: Scanner) => A): Result.Result<A, SIPParseError> => {
+/** Runs `body` on `sc`, returning the {@link Failure} it signals instead of throwing it. */
+export const attempt = <A>(sc: Scanner, body: (sc: Scanner) => A): A | Failure => {
   try {
-    return Result.succeed(body(new Scanner(value)))
+    return body(sc)
   } catch (error) {
-    if (error instanceof Failure) return Result.fail(new SIPParseError({ reason: error.reason, offset: error.offset }))
+    if (error instanceof Failure) return error
     throw error
   }
 }
+
+/**
+ * Runs a scanner over `text[start, end)`, converting a {@link Failure} into a
+ * failed `Result` whose offset is a position in `text`. A message parser
+ * passes the decoded header section and a value's range, so no value is
+ * copied out first and errors point into the message.
+ */
+export const runRange = <A>(
+  text: string,
+  start: number,
+  end: number,
+  body: (sc: Scanner) => A
+): Result.Result<A, SIPParseError> => {
+  const value = attempt(new Scanner(text, start, end), body)
+  return value instanceof Failure
+    ? Result.fail(new SIPParseError({ reason: value.reason, offset: value.offset }))
+    : Result.succeed(value)
+}
+
+/** Runs a scanner over the whole of `value` (see {@link runRange}). */
+export const run = <A>(value: string, body: (sc: Scanner) => A): Result.Result<A, SIPParseError> =>
+  runRange(value, 0, value.length, body)
 
 /** The code unit at the cursor, or -1 at the end. */
 export const peek = (sc: Scanner): number => sc.pos < sc.end ? sc.s.charCodeAt(sc.pos) : -1
@@ -173,14 +217,18 @@ export const expect = (sc: Scanner, code: number, what: string): void => {
   sc.pos++
 }
 
+/** The end of the run of characters of `cls` that starts at `start`, at most `end`. */
+export const classEnd = (s: string, start: number, end: number, cls: number): number => {
+  let p = start
+  while (p < end && is(s.charCodeAt(p), cls)) p++
+  return p
+}
+
 /** Advances over characters of `cls` and returns how many there were. */
 export const scanClass = (sc: Scanner, cls: number): number => {
-  const s = sc.s
   const start = sc.pos
-  let p = start
-  while (p < sc.end && is(s.charCodeAt(p), cls)) p++
-  sc.pos = p
-  return p - start
+  sc.pos = classEnd(sc.s, start, sc.end, cls)
+  return sc.pos - start
 }
 
 /** `1*(token char)`, failing with `what` when there is none. */
@@ -296,7 +344,12 @@ const knownNames: ReadonlyArray<ReadonlyArray<string>> = (() => {
 export const lowerName = (s: string, start: number, end: number): string => {
   const candidates = knownNames[end - start]
   if (candidates !== undefined) {
-    for (const name of candidates) if (s.startsWith(name, start)) return name
+    for (let k = 0; k < candidates.length; k++) {
+      const name = candidates[k]!
+      let i = 0
+      while (i < name.length && s.charCodeAt(start + i) === name.charCodeAt(i)) i++
+      if (i === name.length) return name
+    }
   }
   return s.slice(start, end).toLowerCase()
 }
@@ -410,11 +463,14 @@ export const decimalParam = (sc: Scanner, max: number, saturate: boolean, what: 
 export const MAX_DELTA_SECONDS = 4294967295
 
 /** IPv4address with each part in 0-255 occupying exactly `s[start, end)`. */
-export const isIPv4 = (s: string, start: number, end: number): boolean => {
+export const isIPv4 = (s: string, start: number, end: number): boolean => ipv4End(s, start, end) === end
+
+/** The end of the four dot-separated parts of 1-3 digits, each 0-255, that start `s[start, end)`; -1 if there are none. */
+const ipv4End = (s: string, start: number, end: number): number => {
   let p = start
   for (let part = 0; part < 4; part++) {
     if (part > 0) {
-      if (p >= end || s.charCodeAt(p) !== DOT) return false
+      if (p >= end || s.charCodeAt(p) !== DOT) return -1
       p++
     }
     const partStart = p
@@ -425,9 +481,9 @@ export const isIPv4 = (s: string, start: number, end: number): boolean => {
       value = value * 10 + (c - 0x30)
       p++
     }
-    if (p === partStart || value > 255) return false
+    if (p === partStart || value > 255) return -1
   }
-  return p === end
+  return p
 }
 
 /**
@@ -499,6 +555,19 @@ export const host = (sc: Scanner, what: string): string => {
     sc.pos = close + 1
     return canonicalColons(s.slice(start + 1, close))
   }
+  const p = hostnameEnd(s, start, end, what)
+  sc.pos = p
+  return s.slice(start, p)
+}
+
+/**
+ * The end of the hostname or IPv4 address that starts `s[start, end)` (see
+ * {@link host}); fails when it is not a valid one.
+ */
+const hostnameEnd = (s: string, start: number, end: number, what: string): number => {
+  // An IPv4 address, the usual host in SIP traffic, needs no label checks: one pass suffices.
+  const v4 = ipv4End(s, start, end)
+  if (v4 >= 0 && (v4 === end || !isHostChar(s.charCodeAt(v4)))) return v4
   let p = start
   let labelStart = start
   let lastLabelStart = start
@@ -526,9 +595,10 @@ export const host = (sc: Scanner, what: string): string => {
   if (is(s.charCodeAt(trailingDot ? lastLabelStart : labelStart), DIGIT) && (trailingDot || !isIPv4(s, start, p))) {
     fail(`invalid IPv4 address or top-level label in ${what}`, start)
   }
-  sc.pos = p
-  return s.slice(start, p)
+  return p
 }
+
+const isHostChar = (c: number): boolean => c === DOT || c === HYPHEN || is(c, ALPHA | DIGIT)
 
 /** Host as written in a URI or sent-by: IPv6 gets its brackets back. */
 export const formatHost = (value: string): string => value.includes(":") ? `[${value}]` : value

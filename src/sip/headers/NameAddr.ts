@@ -28,6 +28,7 @@ import {
   quotedEnd,
   RAQUOT,
   run,
+  runRange,
   scanClass,
   type Scanner,
   skipWs,
@@ -193,6 +194,13 @@ const scanContact = (sc: Scanner): Contact => {
   return { displayName, uri, params, tag, expires, q }
 }
 
+/** One address at the cursor (see {@link parseNameAddr}); signals errors with `Lexer.fail`. */
+export const scanNameAddrValue = (sc: Scanner): NameAddr => {
+  const nameAddr = scanNameAddr(sc)
+  if (listContinues(sc, "the address")) fail("only one address is allowed here", sc.pos)
+  return nameAddr
+}
+
 /**
  * One name-addr or addr-spec with its parameters: From, To, Refer-To,
  * Referred-By. With an addr-spec, parameters after the URI are header
@@ -201,12 +209,23 @@ const scanContact = (sc: Scanner): Contact => {
  * @category parsing
  * @since 0.1.0
  */
-export const parseNameAddr = (value: string): Result.Result<NameAddr, SIPParseError> =>
-  run(value, (sc) => {
-    const nameAddr = scanNameAddr(sc)
-    if (listContinues(sc, "the address")) fail("only one address is allowed here", sc.pos)
-    return nameAddr
-  })
+export const parseNameAddr = (value: string): Result.Result<NameAddr, SIPParseError> => run(value, scanNameAddrValue)
+
+/**
+ * {@link parseNameAddr} over `text[start, end)`; error offsets are positions in `text`.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseNameAddrRange = (text: string, start: number, end: number): Result.Result<NameAddr, SIPParseError> =>
+  runRange(text, start, end, scanNameAddrValue)
+
+const scanNameAddrListValue = (sc: Scanner): ReadonlyArray<NameAddr> => {
+  const list: Array<NameAddr> = []
+  do list.push(scanNameAddr(sc))
+  while (listContinues(sc, "address"))
+  return list
+}
 
 /**
  * A comma-separated list of addresses: Route, Record-Route.
@@ -215,12 +234,34 @@ export const parseNameAddr = (value: string): Result.Result<NameAddr, SIPParseEr
  * @since 0.1.0
  */
 export const parseNameAddrList = (value: string): Result.Result<ReadonlyArray<NameAddr>, SIPParseError> =>
-  run(value, (sc) => {
-    const list: Array<NameAddr> = []
-    do list.push(scanNameAddr(sc))
-    while (listContinues(sc, "address"))
-    return list
-  })
+  run(value, scanNameAddrListValue)
+
+/**
+ * {@link parseNameAddrList} over `text[start, end)`; error offsets are positions in `text`.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseNameAddrListRange = (
+  text: string,
+  start: number,
+  end: number
+): Result.Result<ReadonlyArray<NameAddr>, SIPParseError> =>
+  runRange(text, start, end, scanNameAddrListValue)
+
+const scanContactValue = (sc: Scanner): ContactHeader => {
+  skipWs(sc)
+  if (peek(sc) === STAR) {
+    sc.pos++
+    skipWs(sc)
+    if (sc.pos < sc.end) fail(`unexpected ${describeAt(sc.s, sc.pos, sc.end)} after "*"`, sc.pos)
+    return { star: true }
+  }
+  const contacts: Array<Contact> = []
+  do contacts.push(scanContact(sc))
+  while (listContinues(sc, "contact"))
+  return { star: false, contacts }
+}
 
 /**
  * A Contact header value: `*` or a list of contacts with their `q` and
@@ -229,20 +270,20 @@ export const parseNameAddrList = (value: string): Result.Result<ReadonlyArray<Na
  * @category parsing
  * @since 0.1.0
  */
-export const parseContact = (value: string): Result.Result<ContactHeader, SIPParseError> =>
-  run(value, (sc): ContactHeader => {
-    skipWs(sc)
-    if (peek(sc) === STAR) {
-      sc.pos++
-      skipWs(sc)
-      if (sc.pos < sc.end) fail(`unexpected ${describeAt(sc.s, sc.pos, sc.end)} after "*"`, sc.pos)
-      return { star: true }
-    }
-    const contacts: Array<Contact> = []
-    do contacts.push(scanContact(sc))
-    while (listContinues(sc, "contact"))
-    return { star: false, contacts }
-  })
+export const parseContact = (value: string): Result.Result<ContactHeader, SIPParseError> => run(value, scanContactValue)
+
+/**
+ * {@link parseContact} over `text[start, end)`; error offsets are positions in `text`.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseContactRange = (
+  text: string,
+  start: number,
+  end: number
+): Result.Result<ContactHeader, SIPParseError> =>
+  runRange(text, start, end, scanContactValue)
 
 const formatAddress = (value: NameAddr): string => {
   const uri = `<${formatUri(value.uri)}>`

@@ -26,6 +26,7 @@ import {
   nextParam,
   RAQUOT,
   run,
+  runRange,
   type Scanner,
   skipRequiredWs,
   skipWs,
@@ -79,6 +80,15 @@ export const splitList = (value: string): ReadonlyArray<string> => {
   return parts
 }
 
+const scanTokenListValue = (sc: Scanner): ReadonlyArray<string> => {
+  const tokens: Array<string> = []
+  skipWs(sc)
+  if (sc.pos >= sc.end) return tokens
+  do tokens.push(token(sc, "a token"))
+  while (listContinues(sc, "token"))
+  return tokens
+}
+
 /**
  * `[token *(COMMA token)]`: Allow, Supported, Require, Proxy-Require,
  * Unsupported. A blank value gives an empty list (Allow and Supported may be
@@ -88,18 +98,31 @@ export const splitList = (value: string): ReadonlyArray<string> => {
  * @since 0.1.0
  */
 export const parseTokenList = (value: string): Result.Result<ReadonlyArray<string>, SIPParseError> =>
-  run(value, (sc) => {
-    const tokens: Array<string> = []
-    skipWs(sc)
-    if (sc.pos >= sc.end) return tokens
-    do tokens.push(token(sc, "a token"))
-    while (listContinues(sc, "token"))
-    return tokens
-  })
+  run(value, scanTokenListValue)
+
+/**
+ * {@link parseTokenList} over `text[start, end)`; error offsets are positions in `text`.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseTokenListRange = (
+  text: string,
+  start: number,
+  end: number
+): Result.Result<ReadonlyArray<string>, SIPParseError> =>
+  runRange(text, start, end, scanTokenListValue)
 
 const expectEnd = (sc: Scanner, what: string): void => {
   skipWs(sc)
   if (sc.pos < sc.end) fail(`unexpected ${describeAt(sc.s, sc.pos, sc.end)} in ${what}`, sc.pos)
+}
+
+const scanNonNegativeIntValue = (sc: Scanner): number => {
+  skipWs(sc)
+  const n = decimal(sc, MAX_DELTA_SECONDS, true, "a non-negative integer")
+  expectEnd(sc, "a non-negative integer")
+  return n
 }
 
 /**
@@ -111,12 +134,20 @@ const expectEnd = (sc: Scanner, what: string): void => {
  * @since 0.1.0
  */
 export const parseNonNegativeInt = (value: string): Result.Result<number, SIPParseError> =>
-  run(value, (sc) => {
-    skipWs(sc)
-    const n = decimal(sc, MAX_DELTA_SECONDS, true, "a non-negative integer")
-    expectEnd(sc, "a non-negative integer")
-    return n
-  })
+  run(value, scanNonNegativeIntValue)
+
+/**
+ * {@link parseNonNegativeInt} over `text[start, end)`; error offsets are positions in `text`.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseNonNegativeIntRange = (
+  text: string,
+  start: number,
+  end: number
+): Result.Result<number, SIPParseError> =>
+  runRange(text, start, end, scanNonNegativeIntValue)
 
 /**
  * @category models
@@ -130,21 +161,32 @@ export interface CSeq {
 /** RFC 3261 §8.1.1.5: the sequence number must be less than 2**31. */
 const MAX_CSEQ = 2147483647
 
+/** A CSeq value at the cursor (see {@link parseCSeq}); signals errors with `Lexer.fail`. */
+export const scanCSeqValue = (sc: Scanner): CSeq => {
+  skipWs(sc)
+  const seq = decimal(sc, MAX_CSEQ, false, "a CSeq number")
+  if (!skipRequiredWs(sc)) fail(`expected a space after the CSeq number, found ${describeAt(sc.s, sc.pos, sc.end)}`, sc.pos)
+  const method = token(sc, "a CSeq method")
+  expectEnd(sc, "CSeq")
+  return { seq, method }
+}
+
 /**
  * `1*DIGIT LWS Method`, the number below 2**31, the method case-sensitive.
  *
  * @category parsing
  * @since 0.1.0
  */
-export const parseCSeq = (value: string): Result.Result<CSeq, SIPParseError> =>
-  run(value, (sc): CSeq => {
-    skipWs(sc)
-    const seq = decimal(sc, MAX_CSEQ, false, "a CSeq number")
-    if (!skipRequiredWs(sc)) fail(`expected a space after the CSeq number, found ${describeAt(sc.s, sc.pos)}`, sc.pos)
-    const method = token(sc, "a CSeq method")
-    expectEnd(sc, "CSeq")
-    return { seq, method }
-  })
+export const parseCSeq = (value: string): Result.Result<CSeq, SIPParseError> => run(value, scanCSeqValue)
+
+/**
+ * {@link parseCSeq} over `text[start, end)`; error offsets are positions in `text`.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseCSeqRange = (text: string, start: number, end: number): Result.Result<CSeq, SIPParseError> =>
+  runRange(text, start, end, scanCSeqValue)
 
 /**
  * @category models
@@ -159,6 +201,25 @@ export interface ContentType {
   readonly params: ReadonlyMap<string, string>
 }
 
+const scanContentTypeValue = (sc: Scanner): ContentType => {
+  skipWs(sc)
+  const type = token(sc, "a media type").toLowerCase()
+  skipWs(sc)
+  expect(sc, SLASH, `"/" in the media type`)
+  skipWs(sc)
+  const subtype = token(sc, "a media subtype").toLowerCase()
+  let params: Map<string, string> | undefined
+  while (nextParam(sc)) {
+    const raw = sc.paramValue
+    if (raw === null) fail(`media type parameter "${sc.paramName}" needs a value`, sc.paramOffset)
+    const quoted = raw.charCodeAt(0) === DQUOTE
+    if (!quoted && !isToken(raw)) fail(`invalid value for "${sc.paramName}"`, sc.paramValueStart)
+    ;(params ??= new Map()).set(sc.paramName, quoted ? unquote(raw, 0, raw.length) : raw)
+  }
+  expectEnd(sc, "Content-Type")
+  return { type, subtype, mediaType: `${type}/${subtype}`, params: params ?? emptyParams }
+}
+
 /**
  * media-type: `type "/" subtype *(";" attribute "=" value)`, value a token
  * or quoted string.
@@ -167,24 +228,20 @@ export interface ContentType {
  * @since 0.1.0
  */
 export const parseContentType = (value: string): Result.Result<ContentType, SIPParseError> =>
-  run(value, (sc): ContentType => {
-    skipWs(sc)
-    const type = token(sc, "a media type").toLowerCase()
-    skipWs(sc)
-    expect(sc, SLASH, `"/" in the media type`)
-    skipWs(sc)
-    const subtype = token(sc, "a media subtype").toLowerCase()
-    let params: Map<string, string> | undefined
-    while (nextParam(sc)) {
-      const raw = sc.paramValue
-      if (raw === null) fail(`media type parameter "${sc.paramName}" needs a value`, sc.paramOffset)
-      const quoted = raw.charCodeAt(0) === DQUOTE
-      if (!quoted && !isToken(raw)) fail(`invalid value for "${sc.paramName}"`, sc.paramValueStart)
-      ;(params ??= new Map()).set(sc.paramName, quoted ? unquote(raw, 0, raw.length) : raw)
-    }
-    expectEnd(sc, "Content-Type")
-    return { type, subtype, mediaType: `${type}/${subtype}`, params: params ?? emptyParams }
-  })
+  run(value, scanContentTypeValue)
+
+/**
+ * {@link parseContentType} over `text[start, end)`; error offsets are positions in `text`.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseContentTypeRange = (
+  text: string,
+  start: number,
+  end: number
+): Result.Result<ContentType, SIPParseError> =>
+  runRange(text, start, end, scanContentTypeValue)
 
 /**
  * @category models
@@ -198,28 +255,38 @@ export interface EventHeader {
   readonly params: ReadonlyMap<string, string | null>
 }
 
+const scanEventValue = (sc: Scanner): EventHeader => {
+  skipWs(sc)
+  const event = token(sc, "an event type")
+  let id: string | undefined
+  let params: Map<string, string | null> | undefined
+  while (nextParam(sc)) {
+    if (sc.paramName === "id") {
+      id = tokenParam(sc, "id")
+    } else {
+      ;(params ??= new Map()).set(sc.paramName, sc.paramValue)
+    }
+  }
+  expectEnd(sc, "Event")
+  return { event, id, params: params ?? emptyParams }
+}
+
 /**
  * RFC 6665 Event: `event-type *(";" event-param)` with the `id` parameter typed.
  *
  * @category parsing
  * @since 0.1.0
  */
-export const parseEvent = (value: string): Result.Result<EventHeader, SIPParseError> =>
-  run(value, (sc): EventHeader => {
-    skipWs(sc)
-    const event = token(sc, "an event type")
-    let id: string | undefined
-    let params: Map<string, string | null> | undefined
-    while (nextParam(sc)) {
-      if (sc.paramName === "id") {
-        id = tokenParam(sc, "id")
-      } else {
-        ;(params ??= new Map()).set(sc.paramName, sc.paramValue)
-      }
-    }
-    expectEnd(sc, "Event")
-    return { event, id, params: params ?? emptyParams }
-  })
+export const parseEvent = (value: string): Result.Result<EventHeader, SIPParseError> => run(value, scanEventValue)
+
+/**
+ * {@link parseEvent} over `text[start, end)`; error offsets are positions in `text`.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseEventRange = (text: string, start: number, end: number): Result.Result<EventHeader, SIPParseError> =>
+  runRange(text, start, end, scanEventValue)
 
 /**
  * @category models
@@ -236,6 +303,32 @@ export interface SubscriptionState {
   readonly params: ReadonlyMap<string, string | null>
 }
 
+const scanSubscriptionStateValue = (sc: Scanner): SubscriptionState => {
+  skipWs(sc)
+  const state = token(sc, "a subscription state").toLowerCase()
+  let expires: number | undefined
+  let reason: string | undefined
+  let retryAfter: number | undefined
+  let params: Map<string, string | null> | undefined
+  while (nextParam(sc)) {
+    switch (sc.paramName) {
+      case "expires":
+        expires = decimalParam(sc, MAX_DELTA_SECONDS, true, "expires")
+        break
+      case "retry-after":
+        retryAfter = decimalParam(sc, MAX_DELTA_SECONDS, true, "retry-after")
+        break
+      case "reason":
+        reason = tokenParam(sc, "reason").toLowerCase()
+        break
+      default:
+        ;(params ??= new Map()).set(sc.paramName, sc.paramValue)
+    }
+  }
+  expectEnd(sc, "Subscription-State")
+  return { state, expires, reason, retryAfter, params: params ?? emptyParams }
+}
+
 /**
  * RFC 6665 Subscription-State with `expires`, `reason` and `retry-after` typed.
  *
@@ -243,31 +336,20 @@ export interface SubscriptionState {
  * @since 0.1.0
  */
 export const parseSubscriptionState = (value: string): Result.Result<SubscriptionState, SIPParseError> =>
-  run(value, (sc): SubscriptionState => {
-    skipWs(sc)
-    const state = token(sc, "a subscription state").toLowerCase()
-    let expires: number | undefined
-    let reason: string | undefined
-    let retryAfter: number | undefined
-    let params: Map<string, string | null> | undefined
-    while (nextParam(sc)) {
-      switch (sc.paramName) {
-        case "expires":
-          expires = decimalParam(sc, MAX_DELTA_SECONDS, true, "expires")
-          break
-        case "retry-after":
-          retryAfter = decimalParam(sc, MAX_DELTA_SECONDS, true, "retry-after")
-          break
-        case "reason":
-          reason = tokenParam(sc, "reason").toLowerCase()
-          break
-        default:
-          ;(params ??= new Map()).set(sc.paramName, sc.paramValue)
-      }
-    }
-    expectEnd(sc, "Subscription-State")
-    return { state, expires, reason, retryAfter, params: params ?? emptyParams }
-  })
+  run(value, scanSubscriptionStateValue)
+
+/**
+ * {@link parseSubscriptionState} over `text[start, end)`; error offsets are positions in `text`.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseSubscriptionStateRange = (
+  text: string,
+  start: number,
+  end: number
+): Result.Result<SubscriptionState, SIPParseError> =>
+  runRange(text, start, end, scanSubscriptionStateValue)
 
 /**
  * @category models
@@ -280,6 +362,24 @@ export interface SessionExpires {
   readonly params: ReadonlyMap<string, string | null>
 }
 
+const scanSessionExpiresValue = (sc: Scanner): SessionExpires => {
+  skipWs(sc)
+  const deltaSeconds = decimal(sc, MAX_DELTA_SECONDS, true, "delta-seconds")
+  let refresher: "uac" | "uas" | undefined
+  let params: Map<string, string | null> | undefined
+  while (nextParam(sc)) {
+    if (sc.paramName === "refresher") {
+      const who = sc.paramValue?.toLowerCase()
+      if (who !== "uac" && who !== "uas") fail(`refresher must be "uac" or "uas"`, sc.paramOffset)
+      refresher = who
+    } else {
+      ;(params ??= new Map()).set(sc.paramName, sc.paramValue)
+    }
+  }
+  expectEnd(sc, "Session-Expires")
+  return { deltaSeconds, refresher, params: params ?? emptyParams }
+}
+
 /**
  * RFC 4028 Session-Expires: `delta-seconds *(";" se-params)`, `refresher`
  * typed. Also reads Min-SE, whose value has the same shape without `refresher`.
@@ -288,20 +388,17 @@ export interface SessionExpires {
  * @since 0.1.0
  */
 export const parseSessionExpires = (value: string): Result.Result<SessionExpires, SIPParseError> =>
-  run(value, (sc): SessionExpires => {
-    skipWs(sc)
-    const deltaSeconds = decimal(sc, MAX_DELTA_SECONDS, true, "delta-seconds")
-    let refresher: "uac" | "uas" | undefined
-    let params: Map<string, string | null> | undefined
-    while (nextParam(sc)) {
-      if (sc.paramName === "refresher") {
-        const who = sc.paramValue?.toLowerCase()
-        if (who !== "uac" && who !== "uas") fail(`refresher must be "uac" or "uas"`, sc.paramOffset)
-        refresher = who
-      } else {
-        ;(params ??= new Map()).set(sc.paramName, sc.paramValue)
-      }
-    }
-    expectEnd(sc, "Session-Expires")
-    return { deltaSeconds, refresher, params: params ?? emptyParams }
-  })
+  run(value, scanSessionExpiresValue)
+
+/**
+ * {@link parseSessionExpires} over `text[start, end)`; error offsets are positions in `text`.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseSessionExpiresRange = (
+  text: string,
+  start: number,
+  end: number
+): Result.Result<SessionExpires, SIPParseError> =>
+  runRange(text, start, end, scanSessionExpiresValue)

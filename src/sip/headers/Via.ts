@@ -25,6 +25,7 @@ import {
   nextParam,
   peek,
   run,
+  runRange,
   type Scanner,
   skipRequiredWs,
   skipWs,
@@ -64,7 +65,7 @@ const SIP_2_0 = "SIP/2.0"
 
 /** protocol-name SLASH protocol-version SLASH, with the usual unspaced "SIP/2.0/" read at once. */
 const sentProtocol = (sc: Scanner): string => {
-  if (sc.s.startsWith("SIP/2.0/", sc.pos)) {
+  if (sc.pos + 8 <= sc.end && sc.s.startsWith("SIP/2.0/", sc.pos)) {
     sc.pos += 8
     return SIP_2_0
   }
@@ -79,21 +80,25 @@ const sentProtocol = (sc: Scanner): string => {
   return protocol === SIP_2_0 ? SIP_2_0 : protocol
 }
 
-const transportName = (sc: Scanner): string => {
-  const transport = token(sc, "a transport in Via")
-  switch (transport) {
-    case "UDP":
-    case "udp":
-      return "UDP"
-    case "TCP":
-    case "tcp":
-      return "TCP"
-    case "TLS":
-    case "tls":
-      return "TLS"
-    default:
-      return transport.toUpperCase()
+const commonTransports = ["UDP", "TCP", "TLS", "WS", "WSS", "SCTP"]
+
+/** The transport token `s[start, end)` upper-cased; the usual ones are shared strings, not copies. */
+export const transportOf = (s: string, start: number, end: number): string => {
+  for (let k = 0; k < commonTransports.length; k++) {
+    const name = commonTransports[k]!
+    if (name.length !== end - start) continue
+    let i = 0
+    // A token is ASCII, and `& 0xdf` upper-cases a letter and maps nothing else onto one.
+    while (i < name.length && (s.charCodeAt(start + i) & 0xdf) === name.charCodeAt(i)) i++
+    if (i === name.length) return name
   }
+  return s.slice(start, end).toUpperCase()
+}
+
+const transportName = (sc: Scanner): string => {
+  const start = sc.pos
+  token(sc, "a transport in Via")
+  return transportOf(sc.s, start, sc.pos)
 }
 
 /** received = IPv4address / IPv6address, also accepted as [IPv6address]. */
@@ -154,6 +159,13 @@ const scanVia = (sc: Scanner): Via => {
   return { protocol, transport, host: hostname, port, branch, received, rport, maddr, ttl, params: params ?? emptyParams }
 }
 
+/** The via-parms of one Via value at the cursor (see {@link parseVia}); signals errors with `Lexer.fail`. */
+export const scanViaValue = (sc: Scanner): ReadonlyArray<Via> => {
+  const vias = [scanVia(sc)]
+  while (listContinues(sc, "Via")) vias.push(scanVia(sc))
+  return vias
+}
+
 /**
  * All via-parms of one Via header value (`SIP/2.0/UDP a;branch=x, SIP/2.0/TCP b`),
  * with LWS allowed around `/`, `:`, `;`, `=` and `,`.
@@ -162,13 +174,19 @@ const scanVia = (sc: Scanner): Via => {
  * @since 0.1.0
  */
 export const parseVia = (value: string): Result.Result<ReadonlyArray<Via>, SIPParseError> =>
-  run(value, scanVias)
+  run(value, scanViaValue)
 
-const scanVias = (sc: Scanner): ReadonlyArray<Via> => {
-  const vias = [scanVia(sc)]
-  while (listContinues(sc, "Via")) vias.push(scanVia(sc))
-  return vias
-}
+/**
+ * {@link parseVia} over `text[start, end)`; error offsets are positions in `text`.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseViaRange = (
+  text: string,
+  start: number,
+  end: number
+): Result.Result<ReadonlyArray<Via>, SIPParseError> => runRange(text, start, end, scanViaValue)
 
 /**
  * One via-parm: sent-protocol, sent-by, then `rport`, `branch`, `received`,

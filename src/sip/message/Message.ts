@@ -17,27 +17,30 @@ import {
   type CSeq,
   type EventHeader,
   type NameAddr,
-  parseAuth,
-  parseContact,
-  parseContentType,
-  parseCSeq,
-  parseEvent,
-  parseNameAddr,
-  parseNameAddrList,
-  parseNonNegativeInt,
-  parseSessionExpires,
-  parseSubscriptionState,
-  parseTokenList,
-  parseVia,
+  parseAuthRange,
+  parseContactRange,
+  parseContentTypeRange,
+  parseEventRange,
+  parseNameAddrListRange,
+  parseNameAddrRange,
+  parseNonNegativeIntRange,
+  parseSessionExpiresRange,
+  parseSubscriptionStateRange,
+  parseTokenListRange,
   type SessionExpires,
   type SubscriptionState,
   type Via
 } from "../HeaderValues.ts"
 import { SIPParseError } from "../SIPParseError.ts"
 import { SIPStatus } from "../SIPStatus.ts"
-import { parseUri, schemeOfUri, type SIPURI } from "../Uri.ts"
+import { isOneWord, usualCSeq, usualNameAddr, usualRequestUri, usualVia } from "../headers/FastPath.ts"
+import { attempt, Failure, Scanner } from "../headers/Lexer.ts"
+import { scanNameAddrValue } from "../headers/NameAddr.ts"
+import { scanCSeqValue } from "../headers/Simple.ts"
+import { scanViaValue } from "../headers/Via.ts"
+import { schemeOfUri, scanWholeUri, type SIPURI } from "../Uri.ts"
 import type { Headers } from "./Headers.ts"
-import { decodeUtf8, type StartLine } from "./Scanner.ts"
+import { decodeUtf8, type RequestLine, type StartLine } from "./Scanner.ts"
 
 /**
  * Whether a message is a request or a response (pyVoIP's `SIPMessageType`).
@@ -138,8 +141,10 @@ export interface SIPMessage {
 export interface Parts {
   readonly startLine: StartLine
   readonly headers: Headers
-  /** Where each header value starts in `input`; only a received message has them. */
-  readonly valueOffsets: ReadonlyArray<number> | undefined
+  /** A received message's header section decoded as Latin-1 (see `Scanner.Scanned`); `""` otherwise. */
+  readonly text: string
+  /** Where each header value starts in `text` (see `Scanner.Scanned`); only a received message has them. */
+  readonly valueStarts: ReadonlyArray<number> | undefined
   /** Holds the body at [bodyStart, bodyEnd); for a received message, the message from `messageStart`. */
   readonly input: Uint8Array
   readonly messageStart: number
@@ -214,12 +219,12 @@ class Message implements SIPMessage {
   }
 
   get raw(): Uint8Array {
-    const { bodyEnd, input, messageStart, valueOffsets } = this.parts
-    return (this.rawBytes ??= valueOffsets !== undefined ? input.subarray(messageStart, bodyEnd) : serialize(this))
+    const { bodyEnd, input, messageStart, valueStarts } = this.parts
+    return (this.rawBytes ??= valueStarts !== undefined ? input.subarray(messageStart, bodyEnd) : serialize(this))
   }
 
   get trailing(): number {
-    return this.parts.valueOffsets !== undefined ? this.parts.input.length - this.parts.bodyEnd : 0
+    return this.parts.valueStarts !== undefined ? this.parts.input.length - this.parts.bodyEnd : 0
   }
 
   get sdp(): Result.Result<Sdp.SessionDescription | undefined, Sdp.SDPParseError> {
@@ -255,84 +260,82 @@ class Message implements SIPMessage {
       const contacts: Array<Contact> = []
       let star = false
       for (const index of lines) {
-        const parsed = this.parseLine(index, parseContact)
-        if (Result.isFailure(parsed)) return parsed
+        const parsed = parseHeaderLine(this.parts, index, parseContactRange)
+        if (Result.isFailure(parsed)) return Result.fail(parsed.failure)
         if (parsed.success.star) star = true
         else contacts.push(...parsed.success.contacts)
       }
       if (star && (lines.length > 1 || contacts.length > 0)) {
-        return Result.fail(this.lineError(lines[0]!, "Contact \"*\" must be the only contact", 0))
+        const first = lines[0]!
+        const at = Math.max(0, this.parts.valueStarts?.[first] ?? 0)
+        return Result.fail(lineError(this.parts, first, "Contact \"*\" must be the only contact", at))
       }
       return Result.succeed<ContactHeader>(star ? { star: true } : { star: false, contacts })
     })
   }
 
   get maxForwards(): Result.Result<number | undefined, SIPParseError> {
-    return this.single("maxForwards", HeaderId.MaxForwards, (value) =>
-      Result.flatMap(parseNonNegativeInt(value), (hops) =>
-        hops <= 255
-          ? Result.succeed(hops)
-          : Result.fail(new SIPParseError({ reason: `Max-Forwards ${value} is above 255`, offset: 0 }))))
+    return this.single("maxForwards", HeaderId.MaxForwards, parseMaxForwards)
   }
 
   get expires(): Result.Result<number | undefined, SIPParseError> {
-    return this.single("expires", HeaderId.Expires, parseNonNegativeInt)
+    return this.single("expires", HeaderId.Expires, parseNonNegativeIntRange)
   }
 
   get minExpires(): Result.Result<number | undefined, SIPParseError> {
-    return this.single("minExpires", HeaderId.MinExpires, parseNonNegativeInt)
+    return this.single("minExpires", HeaderId.MinExpires, parseNonNegativeIntRange)
   }
 
   get contentType(): Result.Result<ContentType | undefined, SIPParseError> {
-    return this.single("contentType", HeaderId.ContentType, parseContentType)
+    return this.single("contentType", HeaderId.ContentType, parseContentTypeRange)
   }
 
   get route(): Result.Result<ReadonlyArray<NameAddr>, SIPParseError> {
-    return this.list("route", HeaderId.Route, parseNameAddrList)
+    return this.list("route", HeaderId.Route, parseNameAddrListRange)
   }
 
   get recordRoute(): Result.Result<ReadonlyArray<NameAddr>, SIPParseError> {
-    return this.list("recordRoute", HeaderId.RecordRoute, parseNameAddrList)
+    return this.list("recordRoute", HeaderId.RecordRoute, parseNameAddrListRange)
   }
 
   get wwwAuthenticate(): Result.Result<ReadonlyArray<AuthHeader>, SIPParseError> {
-    return this.list("wwwAuthenticate", HeaderId.WWWAuthenticate, parseOne(parseAuth))
+    return this.list("wwwAuthenticate", HeaderId.WWWAuthenticate, parseOne(parseAuthRange))
   }
 
   get proxyAuthenticate(): Result.Result<ReadonlyArray<AuthHeader>, SIPParseError> {
-    return this.list("proxyAuthenticate", HeaderId.ProxyAuthenticate, parseOne(parseAuth))
+    return this.list("proxyAuthenticate", HeaderId.ProxyAuthenticate, parseOne(parseAuthRange))
   }
 
   get authorization(): Result.Result<ReadonlyArray<AuthHeader>, SIPParseError> {
-    return this.list("authorization", HeaderId.Authorization, parseOne(parseAuth))
+    return this.list("authorization", HeaderId.Authorization, parseOne(parseAuthRange))
   }
 
   get proxyAuthorization(): Result.Result<ReadonlyArray<AuthHeader>, SIPParseError> {
-    return this.list("proxyAuthorization", HeaderId.ProxyAuthorization, parseOne(parseAuth))
+    return this.list("proxyAuthorization", HeaderId.ProxyAuthorization, parseOne(parseAuthRange))
   }
 
   get referTo(): Result.Result<NameAddr | undefined, SIPParseError> {
-    return this.single("referTo", HeaderId.ReferTo, parseNameAddr)
+    return this.single("referTo", HeaderId.ReferTo, parseNameAddrRange)
   }
 
   get referredBy(): Result.Result<NameAddr | undefined, SIPParseError> {
-    return this.single("referredBy", HeaderId.ReferredBy, parseNameAddr)
+    return this.single("referredBy", HeaderId.ReferredBy, parseNameAddrRange)
   }
 
   get event(): Result.Result<EventHeader | undefined, SIPParseError> {
-    return this.single("event", HeaderId.Event, parseEvent)
+    return this.single("event", HeaderId.Event, parseEventRange)
   }
 
   get subscriptionState(): Result.Result<SubscriptionState | undefined, SIPParseError> {
-    return this.single("subscriptionState", HeaderId.SubscriptionState, parseSubscriptionState)
+    return this.single("subscriptionState", HeaderId.SubscriptionState, parseSubscriptionStateRange)
   }
 
   get sessionExpires(): Result.Result<SessionExpires | undefined, SIPParseError> {
-    return this.single("sessionExpires", HeaderId.SessionExpires, parseSessionExpires)
+    return this.single("sessionExpires", HeaderId.SessionExpires, parseSessionExpiresRange)
   }
 
   get minSE(): Result.Result<number | undefined, SIPParseError> {
-    return this.single("minSE", HeaderId.MinSE, (value) => Result.map(parseSessionExpires(value), (se) => se.deltaSeconds))
+    return this.single("minSE", HeaderId.MinSE, parseMinSE)
   }
 
   get supported(): Result.Result<ReadonlyArray<string> | undefined, SIPParseError> {
@@ -378,42 +381,27 @@ class Message implements SIPMessage {
     return found
   }
 
-  private lineError(index: number, reason: string, offset: number): SIPParseError {
-    const base = this.parts.valueOffsets?.[index] ?? 0
-    return new SIPParseError({ reason: `${this.headers.names[index]}: ${reason}`, offset: base + offset })
-  }
-
-  private parseLine<A>(
-    index: number,
-    parse: (value: string) => Result.Result<A, SIPParseError>
-  ): Result.Result<A, SIPParseError> {
-    const parsed = parse(this.headers.values[index]!)
-    return Result.isFailure(parsed)
-      ? Result.fail(this.lineError(index, parsed.failure.reason, parsed.failure.offset))
-      : parsed
-  }
-
   private single<A>(
     key: string,
     id: number,
-    parse: (value: string) => Result.Result<A, SIPParseError>
+    parse: RangeParser<A>
   ): Result.Result<A | undefined, SIPParseError> {
     return this.cached(key, () => {
       const index = this.headers.indexOfId(id, 0)
-      return index < 0 ? Result.succeed(undefined) : this.parseLine(index, parse)
+      return index < 0 ? Result.succeed(undefined) : parseHeaderLine(this.parts, index, parse)
     })
   }
 
   private list<A>(
     key: string,
     id: number,
-    parse: (value: string) => Result.Result<ReadonlyArray<A>, SIPParseError>
+    parse: RangeParser<ReadonlyArray<A>>
   ): Result.Result<ReadonlyArray<A>, SIPParseError> {
     return this.cached(key, () => {
       const all: Array<A> = []
       for (const index of this.lines(id)) {
-        const parsed = this.parseLine(index, parse)
-        if (Result.isFailure(parsed)) return parsed
+        const parsed = parseHeaderLine(this.parts, index, parse)
+        if (Result.isFailure(parsed)) return Result.fail(parsed.failure)
         all.push(...parsed.success)
       }
       return Result.succeed(all)
@@ -423,16 +411,97 @@ class Message implements SIPMessage {
   private tokens(key: string, id: number): Result.Result<ReadonlyArray<string> | undefined, SIPParseError> {
     return this.cached(key, () => {
       if (this.headers.indexOfId(id, 0) < 0) return Result.succeed(undefined)
-      return this.list(`${key}.list`, id, parseTokenList)
+      return this.list(`${key}.list`, id, parseTokenListRange)
     })
   }
 }
 
-const parseOne = <A>(parse: (value: string) => Result.Result<A, SIPParseError>) =>
-(value: string): Result.Result<ReadonlyArray<A>, SIPParseError> => Result.map(parse(value), (one) => [one])
+/** A header value parser over `text[start, end)` whose error offsets are positions in `text`. */
+type RangeParser<A> = (text: string, start: number, end: number) => Result.Result<A, SIPParseError>
 
-const relocate = (error: SIPParseError, what: string, base: number): SIPParseError =>
-  new SIPParseError({ reason: `${what}: ${error.reason}`, offset: base + error.offset })
+const parseOne = <A>(parse: RangeParser<A>): RangeParser<ReadonlyArray<A>> => (text, start, end) =>
+  Result.map(parse(text, start, end), (one) => [one])
+
+const parseMaxForwards: RangeParser<number> = (text, start, end) =>
+  Result.flatMap(parseNonNegativeIntRange(text, start, end), (hops) =>
+    hops <= 255
+      ? Result.succeed(hops)
+      : Result.fail(new SIPParseError({ reason: `Max-Forwards ${text.slice(start, end)} is above 255`, offset: start })))
+
+const parseMinSE: RangeParser<number> = (text, start, end) =>
+  Result.map(parseSessionExpiresRange(text, start, end), (se) => se.deltaSeconds)
+
+/** Points `sc` at header line `index`: its range of the decoded header section when it has one, else its value. */
+const pointAtLine = (sc: Scanner, parts: Parts, index: number): void => {
+  const value = parts.headers.values[index]!
+  const start = parts.valueStarts?.[index] ?? -1
+  if (start >= 0) sc.reset(parts.text, start, start + value.length)
+  else sc.reset(value, 0, value.length)
+}
+
+/**
+ * The general scanner of {@link assemble}, pointed at each value it reads;
+ * one is enough, as typing a message never starts typing another.
+ */
+const sc = new Scanner("", 0, 0)
+
+/** A `FastPath` reader: the value of `text[start, end)` in its usual shape, else undefined. */
+type UsualReader<A> = (bytes: Uint8Array, text: string, base: number, start: number, end: number) => A | undefined
+
+/**
+ * Types header line `index`: with `usual` straight from the octets when it
+ * is in its usual shape, else with the general `scan`.
+ */
+const typeLine = <A>(parts: Parts, index: number, usual: UsualReader<A>, scan: (sc: Scanner) => A): A | Failure => {
+  const start = parts.valueStarts?.[index] ?? -1
+  if (start >= 0) {
+    const end = start + parts.headers.values[index]!.length
+    const read = usual(parts.input, parts.text, parts.messageStart, start, end)
+    if (read !== undefined) return read
+  }
+  pointAtLine(sc, parts, index)
+  return attempt(sc, scan)
+}
+
+/** The Request-URI, like {@link typeLine} a header line (positions in `text` for a received message). */
+const typeRequestUri = (parts: Parts, line: RequestLine): SIPURI | Failure => {
+  if (parts.valueStarts !== undefined) {
+    const start = line.uriOffset - parts.messageStart
+    const end = start + line.uri.length
+    const usual = usualRequestUri(parts.input, parts.text, parts.messageStart, start, end)
+    if (usual !== undefined) return usual
+    sc.reset(parts.text, start, end)
+  } else {
+    sc.reset(line.uri, 0, line.uri.length)
+  }
+  return attempt(sc, scanWholeUri)
+}
+
+const usualVias: UsualReader<ReadonlyArray<Via>> = (bytes, text, base, start, end) => {
+  const via = usualVia(bytes, text, base, start, end)
+  return via === undefined ? undefined : [via]
+}
+
+/**
+ * The error for header line `index` at `offset`, a position in what the line
+ * was parsed from (see {@link pointAtLine}): prefixed with the header's
+ * name, its offset turned into one in the message.
+ */
+const lineError = (parts: Parts, index: number, reason: string, offset: number): SIPParseError => {
+  const start = parts.valueStarts?.[index]
+  const base = start === undefined ? 0 : parts.messageStart + (start >= 0 ? 0 : ~start)
+  return new SIPParseError({ reason: `${parts.headers.names[index]}: ${reason}`, offset: base + offset })
+}
+
+/** Parses header line `index` with `parse` (see {@link pointAtLine}, {@link lineError}). */
+const parseHeaderLine = <A>(parts: Parts, index: number, parse: RangeParser<A>): Result.Result<A, SIPParseError> => {
+  const value = parts.headers.values[index]!
+  const start = parts.valueStarts?.[index] ?? -1
+  const parsed = start >= 0 ? parse(parts.text, start, start + value.length) : parse(value, 0, value.length)
+  return Result.isSuccess(parsed)
+    ? parsed
+    : Result.fail(lineError(parts, index, parsed.failure.reason, parsed.failure.offset))
+}
 
 /** Whether an address header's URI has a well-formed scheme other than sip, sips and tel. */
 const hasForeignScheme = (value: string): boolean => {
@@ -444,22 +513,26 @@ const hasForeignScheme = (value: string): boolean => {
 
 /**
  * Types the start line and the mandatory headers of `parts` and makes the
- * message; shared by parsing, the builders and the edits.
+ * message; shared by parsing, the builders and the edits. Values in their
+ * usual shape are read from the octets of a received message, any other
+ * with the general scanner, in place in the decoded header section.
  */
 export const assemble = (parts: Parts): Result.Result<SIPMessage, SIPParseError> => {
   const line = parts.startLine
   let requestUri: SIPURI | undefined
   let status: SIPStatus | 0 = 0
   if (line.kind === "request") {
-    const parsed = parseUri(line.uri)
-    if (Result.isSuccess(parsed)) requestUri = parsed.success
-    else if (!hasForeignScheme(line.uri)) return Result.fail(relocate(parsed.failure, "Request-URI", line.uriOffset))
+    const uri = typeRequestUri(parts, line)
+    if (!(uri instanceof Failure)) requestUri = uri
+    else if (!hasForeignScheme(line.uri)) {
+      const base = parts.valueStarts !== undefined ? parts.messageStart : line.uriOffset
+      return Result.fail(new SIPParseError({ reason: `Request-URI: ${uri.reason}`, offset: base + uri.offset }))
+    }
   } else {
     status = SIPStatus.fromCode(line.code) ?? 0
   }
 
   const { ids, values } = parts.headers
-  const offsets = parts.valueOffsets
   let via: ReadonlyArray<Via> = []
   let from: NameAddr | undefined
   let to: NameAddr | undefined
@@ -468,38 +541,51 @@ export const assemble = (parts: Parts): Result.Result<SIPMessage, SIPParseError>
   let seen = 0
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!
-    const value = values[i]!
-    const base = offsets?.[i] ?? 0
     if (id === HeaderId.Via) {
-      const parsed = parseVia(value)
-      if (Result.isFailure(parsed)) return Result.fail(relocate(parsed.failure, "Via", base))
-      via = via.length === 0 ? parsed.success : [...via, ...parsed.success]
+      const parsed = typeLine(parts, i, usualVias, scanViaValue)
+      if (parsed instanceof Failure) return Result.fail(lineError(parts, i, parsed.reason, parsed.offset))
+      via = via.length === 0 ? parsed : [...via, ...parsed]
     } else if (id === HeaderId.From || id === HeaderId.To) {
       const bit = id === HeaderId.From ? 1 : 2
       if (seen & bit) continue
       seen |= bit
-      const parsed = parseNameAddr(value)
-      if (Result.isFailure(parsed)) {
-        if (hasForeignScheme(value)) continue
-        return Result.fail(relocate(parsed.failure, id === HeaderId.From ? "From" : "To", base))
+      const parsed = typeLine(parts, i, usualNameAddr, scanNameAddrValue)
+      if (parsed instanceof Failure) {
+        if (hasForeignScheme(values[i]!)) continue
+        return Result.fail(lineError(parts, i, parsed.reason, parsed.offset))
       }
-      if (bit === 1) from = parsed.success
-      else to = parsed.success
+      if (bit === 1) from = parsed
+      else to = parsed
     } else if (id === HeaderId.CallID) {
       if (callId !== undefined) continue
-      if (value.length === 0 || value.includes(" ") || value.includes("\t")) {
-        return Result.fail(new SIPParseError({ reason: "Call-ID must be one word without spaces", offset: base }))
-      }
+      const value = values[i]!
+      const start = parts.valueStarts?.[i] ?? -1
+      const word = start >= 0
+        ? isOneWord(parts.input, parts.messageStart, start, start + value.length)
+        : value.length > 0 && !/[ \t]/.test(value)
+      if (!word) return Result.fail(lineError(parts, i, "must be one word without spaces", Math.max(0, start)))
       callId = value
     } else if (id === HeaderId.CSeq) {
       if (cseq !== undefined) continue
-      const parsed = parseCSeq(value)
-      if (Result.isFailure(parsed)) return Result.fail(relocate(parsed.failure, "CSeq", base))
-      cseq = parsed.success
+      const parsed = typeLine(parts, i, usualCSeq, scanCSeqValue)
+      if (parsed instanceof Failure) return Result.fail(lineError(parts, i, parsed.reason, parsed.offset))
+      cseq = parsed
     }
   }
   return Result.succeed(new Message(parts, { requestUri, via, from, to, callId, cseq }, status))
 }
+
+/**
+ * `message` made of `parts` (its start line and body, other header lines)
+ * with `via` for its Via values and its own other typed headers: for an edit
+ * that changes only Via lines and has typed the values it wrote.
+ */
+export const withVia = (message: SIPMessage, parts: Parts, via: ReadonlyArray<Via>): SIPMessage =>
+  new Message(
+    parts,
+    { requestUri: message.requestUri, via, from: message.from, to: message.to, callId: message.callId, cseq: message.cseq },
+    message.status
+  )
 
 export const asBytes = (input: Uint8Array | string): Uint8Array => {
   if (typeof input !== "string") return input

@@ -2,8 +2,11 @@
  * The byte-level pass over a SIP message (RFC 3261 §7, §18.3): start line,
  * header lines (names identified straight from the octets, values unfolded),
  * the empty line, and the body framed by Content-Length. It decodes the
- * header section once as Latin-1 and slices values out of that string; only a
- * value with non-ASCII octets is decoded as UTF-8 on its own.
+ * header section once as Latin-1, finds line ends in that string and reads
+ * everything else from the octets (a `Uint8Array` reads faster than a
+ * string); values are slices of the string, and only a value with non-ASCII
+ * octets is decoded as UTF-8 on its own. The string and each value's place
+ * in it go with the result, so values can be typed in place.
  *
  * Liberal where RFC 4475 allows it: CRLFs before the start line are skipped
  * (§7.5), a bare LF ends a line like CRLF, runs of SP separate the request
@@ -13,7 +16,7 @@
  * @since 0.1.0
  */
 import { isAscii } from "node:buffer"
-import { hashNameCode, HeaderId, headerIdOfHashed, nameOfId } from "../HeaderNames.ts"
+import { HeaderId, headerIdOfOctets, nameOfId, packNameOctet } from "../HeaderNames.ts"
 import { SIPParseError } from "../SIPParseError.ts"
 import { Headers } from "./Headers.ts"
 
@@ -50,12 +53,22 @@ export interface StatusLine {
 
 export type StartLine = RequestLine | StatusLine
 
-/** One message cut out of the input; positions are byte offsets in `input`. */
+/** One message cut out of the input; positions are byte offsets in `input` unless said otherwise. */
 export interface Scanned {
   readonly startLine: StartLine
   readonly headers: Headers
-  /** Where each header line's value starts, for error positions. */
-  readonly valueOffsets: ReadonlyArray<number>
+  /**
+   * The header section decoded as Latin-1 (one character per octet), from
+   * `messageStart`: value parsers read ranges of it instead of copies.
+   */
+  readonly text: string
+  /**
+   * Per header line, where its value starts in `text` (and, plus
+   * `messageStart`, in `input`): `start` when the value is `text` from there
+   * for its length, `~start` (negative) when it differs from the octets
+   * because it was unfolded or decoded as UTF-8.
+   */
+  readonly valueStarts: ReadonlyArray<number>
   readonly input: Uint8Array
   readonly messageStart: number
   readonly bodyStart: number
@@ -77,7 +90,6 @@ for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-
 const isDigit = (c: number): boolean => c >= 48 && c <= 57
 const isBlank = (c: number): boolean => c === SP || c === HT
 const isLws = (c: number): boolean => c === SP || c === HT || c === CR || c === LF
-const nonAscii = /[^\x00-\x7f]/
 
 // Node's Buffer decoders work on any Uint8Array and, unlike TextDecoder, keep
 // a leading byte-order mark (RFC 4475 `intmeth` has one in a header value).
@@ -110,24 +122,27 @@ const unfold = (value: string): string => {
   return out + value.slice(segmentStart)
 }
 
+// The start line is read from the octets, where `text[i]` is `bytes[base + i]`.
+
 /** Whether `text[start, end)` is `SIP/1*DIGIT.1*DIGIT`, "SIP" in any case. */
-const isVersion = (text: string, start: number, end: number): boolean => {
-  if (end - start < 7 || text.charCodeAt(start + 3) !== SLASH) return false
-  if ((text.charCodeAt(start) | 0x20) !== 0x73 || (text.charCodeAt(start + 1) | 0x20) !== 0x69) return false
-  if ((text.charCodeAt(start + 2) | 0x20) !== 0x70) return false
-  let p = start + 4
+const isVersion = (bytes: Uint8Array, base: number, start: number, end: number): boolean => {
+  const at = base + start
+  if (end - start < 7 || bytes[at + 3] !== SLASH) return false
+  if ((bytes[at]! | 0x20) !== 0x73 || (bytes[at + 1]! | 0x20) !== 0x69 || (bytes[at + 2]! | 0x20) !== 0x70) return false
+  let p = at + 4
   const major = p
-  while (p < end && isDigit(text.charCodeAt(p))) p++
-  if (p === major || text.charCodeAt(p) !== DOT) return false
+  while (p < base + end && isDigit(bytes[p]!)) p++
+  if (p === major || bytes[p] !== DOT) return false
   const minor = ++p
-  while (p < end && isDigit(text.charCodeAt(p))) p++
-  return p > minor && p === end
+  while (p < base + end && isDigit(bytes[p]!)) p++
+  return p > minor && p === base + end
 }
 
-const versionText = (text: string, start: number, end: number): string => {
-  const version = text.slice(start, end)
-  return version === "SIP/2.0" ? version : version.toUpperCase()
-}
+const SIP_2_0 = "SIP/2.0"
+
+/** The version `text[start, end)` (see {@link isVersion}) upper-cased. */
+const versionText = (text: string, start: number, end: number): string =>
+  text.startsWith(SIP_2_0, start) && end - start === SIP_2_0.length ? SIP_2_0 : text.slice(start, end).toUpperCase()
 
 /** The header lines of a message, and where its body starts (an offset in the decoded text). */
 interface HeaderLines {
@@ -135,7 +150,7 @@ interface HeaderLines {
   readonly ids: Array<number>
   readonly names: Array<string>
   readonly values: Array<string>
-  readonly valueOffsets: Array<number>
+  readonly valueStarts: Array<number>
   readonly bodyStart: number
   readonly contentLength: number
 }
@@ -164,7 +179,7 @@ const scanHeaderLines = (
   const ids: Array<number> = []
   const names: Array<string> = []
   const values: Array<string> = []
-  const valueOffsets: Array<number> = []
+  const valueStarts: Array<number> = []
   let contentLength = -1
   let lf = text.indexOf("\n")
   if (lf < 0) return needMore
@@ -178,31 +193,34 @@ const scanHeaderLines = (
     if (lf < 0) return needMore
     if (lf === pos || (lf === pos + 1 && text.charCodeAt(pos) === CR)) break
     let p = pos
-    let hash = 0
-    for (let c = text.charCodeAt(p); isToken[c] === 1; c = text.charCodeAt(++p)) hash = hashNameCode(hash, c)
+    let first = 0
+    let second = 0
+    for (let c = bytes[base + p]!; isToken[c] === 1; c = bytes[base + ++p]!) {
+      if (p - pos < 4) first = packNameOctet(first, c)
+      else if (p - pos < 8) second = packNameOctet(second, c)
+    }
     const nameEnd = p
     if (nameEnd === pos) return error("expected a header name", base + pos)
-    while (isBlank(text.charCodeAt(p))) p++
-    if (text.charCodeAt(p) !== COLON) return error("expected ':' after the header name", base + p)
+    while (isBlank(bytes[base + p]!)) p++
+    if (bytes[base + p] !== COLON) return error("expected ':' after the header name", base + p)
     p++
     let folded = false
-    while (isBlank(text.charCodeAt(lf + 1))) {
+    while (isBlank(bytes[base + lf + 1]!)) {
       folded = true
       lf = text.indexOf("\n", lf + 1)
       if (lf < 0) return needMore
     }
     if (cr >= 0 && cr < pos) cr = text.indexOf("\r", pos)
     while (cr >= 0 && cr < lf) {
-      if (text.charCodeAt(cr + 1) !== LF) return error("bare CR in a header value", base + cr)
+      if (bytes[base + cr + 1] !== LF) return error("bare CR in a header value", base + cr)
       cr = text.indexOf("\r", cr + 2)
     }
     let end = lf
-    while (end > p && isLws(text.charCodeAt(end - 1))) end--
-    while (p < end && isLws(text.charCodeAt(p))) p++
-    const id = headerIdOfHashed(text, pos, nameEnd, hash)
-    let value = !ascii && hasNonAscii(bytes, base + p, base + end)
-      ? utf8Slice.call(bytes, base + p, base + end)
-      : text.slice(p, end)
+    while (end > p && isLws(bytes[base + end - 1]!)) end--
+    while (p < end && isLws(bytes[base + p]!)) p++
+    const id = headerIdOfOctets(bytes, base + pos, base + nameEnd, first, second)
+    const utf8 = !ascii && hasNonAscii(bytes, base + p, base + end)
+    let value = utf8 ? utf8Slice.call(bytes, base + p, base + end) : text.slice(p, end)
     if (folded) value = unfold(value)
     if (id === HeaderId.ContentLength) {
       const length = contentLengthOf(value)
@@ -215,15 +233,22 @@ const scanHeaderLines = (
     ids.push(id)
     names.push(id >= 0 ? nameOfId(id)! : text.slice(pos, nameEnd))
     values.push(value)
-    valueOffsets.push(base + p)
+    valueStarts.push(utf8 || folded ? ~p : p)
     pos = lf + 1
   }
-  return { startLineEnd, ids, names, values, valueOffsets, bodyStart: lf + 1, contentLength }
+  return { startLineEnd, ids, names, values, valueStarts, bodyStart: lf + 1, contentLength }
 }
 
 // The header section is decoded in a window that grows geometrically until it
 // holds the empty line, so a long stream buffer is not decoded whole per message.
 const firstWindow = 4096
+
+/**
+ * `bytes[start, end)` as Latin-1. An ASCII window of a message given as a
+ * string is that string's own characters, so it is cut from it, not decoded.
+ */
+const decodeWindow = (bytes: Uint8Array, start: number, end: number, ascii: boolean, source: string | undefined): string =>
+  ascii && source !== undefined ? source.slice(start, end) : latin1Slice.call(bytes, start, end)
 
 const isAsciiRange = (bytes: Uint8Array, start: number, end: number): boolean =>
   start === 0 && end === bytes.length ? isAscii(bytes) : isAscii(bytes.subarray(start, end))
@@ -232,24 +257,27 @@ const isAsciiRange = (bytes: Uint8Array, start: number, end: number): boolean =>
  * Cuts one message out of `bytes`: start line, header lines and body. An
  * error at offset `bytes.length` means the input ends before the message
  * does (only CRLFs, no empty line yet, or a body shorter than Content-Length).
+ * `source` is the string `bytes` were encoded from (as UTF-8), if any.
  *
  * @category parsing
  * @since 0.1.0
  */
-export const scan = (bytes: Uint8Array, transport: Transport): Scanned | SIPParseError => {
+export const scan = (bytes: Uint8Array, transport: Transport, source?: string): Scanned | SIPParseError => {
   const n = bytes.length
   let base = 0
   while (base < n && (bytes[base] === CR || bytes[base] === LF)) base++
   if (base === n) return error("empty message", base)
 
   let windowEnd = Math.min(n, base + firstWindow)
-  let text = latin1Slice.call(bytes, base, windowEnd)
-  let ascii = isAsciiRange(bytes, base, windowEnd)
+  // A string is ASCII exactly when its UTF-8 encoding has one octet per character.
+  const allAscii = source !== undefined && source.length === n
+  let ascii = allAscii || isAsciiRange(bytes, base, windowEnd)
+  let text = decodeWindow(bytes, base, windowEnd, ascii, source)
   let lines = scanHeaderLines(bytes, text, base, ascii)
   while (lines === needMore && windowEnd < n) {
     windowEnd = Math.min(n, base + (windowEnd - base) * 4)
-    text = latin1Slice.call(bytes, base, windowEnd)
-    ascii = isAsciiRange(bytes, base, windowEnd)
+    ascii = allAscii || isAsciiRange(bytes, base, windowEnd)
+    text = decodeWindow(bytes, base, windowEnd, ascii, source)
     lines = scanHeaderLines(bytes, text, base, ascii)
   }
   if (lines === needMore) {
@@ -258,7 +286,7 @@ export const scan = (bytes: Uint8Array, transport: Transport): Scanned | SIPPars
       : error("header section is not terminated by an empty line", n)
   }
   if (lines instanceof SIPParseError) return lines
-  const startLine = scanStartLine(text, ascii ? undefined : bytes, base, lines.startLineEnd)
+  const startLine = scanStartLine(bytes, text, base, lines.startLineEnd, ascii)
   if (startLine instanceof SIPParseError) return startLine
 
   const bodyStart = base + lines.bodyStart
@@ -275,7 +303,8 @@ export const scan = (bytes: Uint8Array, transport: Transport): Scanned | SIPPars
   return {
     startLine,
     headers: new Headers(lines.ids, lines.names, lines.values),
-    valueOffsets: lines.valueOffsets,
+    text,
+    valueStarts: lines.valueStarts,
     input: bytes,
     messageStart: base,
     bodyStart,
@@ -297,66 +326,68 @@ const contentLengthOf = (value: string): number => {
 }
 
 /** Whether `text` has "sip:" or "sips:" at `at`, in any case. */
-const isSipUri = (text: string, at: number): boolean => {
-  if ((text.charCodeAt(at) | 0x20) !== 0x73 || (text.charCodeAt(at + 1) | 0x20) !== 0x69) return false
-  if ((text.charCodeAt(at + 2) | 0x20) !== 0x70) return false
-  const next = text.charCodeAt(at + 3)
-  return next === COLON || ((next | 0x20) === 0x73 && text.charCodeAt(at + 4) === COLON)
+const isSipUri = (bytes: Uint8Array, base: number, at: number): boolean => {
+  const p = base + at
+  if ((bytes[p]! | 0x20) !== 0x73 || (bytes[p + 1]! | 0x20) !== 0x69 || (bytes[p + 2]! | 0x20) !== 0x70) return false
+  const next = bytes[p + 3]!
+  return next === COLON || ((next | 0x20) === 0x73 && bytes[p + 4] === COLON)
 }
 
-/** `bytes` is given when the header section has non-ASCII octets, to decode the reason phrase as UTF-8. */
+/** Reads the start line `text[0, end)`; unless `ascii`, a reason phrase with non-ASCII octets is decoded as UTF-8. */
 const scanStartLine = (
+  bytes: Uint8Array,
   text: string,
-  bytes: Uint8Array | undefined,
   base: number,
-  end: number
+  end: number,
+  ascii: boolean
 ): StartLine | SIPParseError => {
   let p = 0
-  while (p < end && isToken[text.charCodeAt(p)] === 1) p++
-  if (p < end && text.charCodeAt(p) === SLASH) return scanStatusLine(text, bytes, base, end)
+  while (p < end && isToken[bytes[base + p]!] === 1) p++
+  if (p < end && bytes[base + p] === SLASH) return scanStatusLine(bytes, text, base, end, ascii)
   if (p === 0) return error("expected a method or SIP-Version at the start of the message", base)
-  if (text.charCodeAt(p) !== SP) return error("expected SP after the method", base + p)
+  if (bytes[base + p] !== SP) return error("expected SP after the method", base + p)
   const method = text.slice(0, p)
-  while (p < end && text.charCodeAt(p) === SP) p++
+  while (p < end && bytes[base + p] === SP) p++
   let last = end
-  while (last > p && text.charCodeAt(last - 1) === SP) last--
+  while (last > p && bytes[base + last - 1] === SP) last--
   let versionStart = last
-  while (versionStart > p && text.charCodeAt(versionStart - 1) !== SP) versionStart--
-  if (!isVersion(text, versionStart, last)) {
+  while (versionStart > p && bytes[base + versionStart - 1] !== SP) versionStart--
+  if (!isVersion(bytes, base, versionStart, last)) {
     return error("expected SIP-Version at the end of the request line", base + versionStart)
   }
   let uriEnd = versionStart
-  while (uriEnd > p && text.charCodeAt(uriEnd - 1) === SP) uriEnd--
+  while (uriEnd > p && bytes[base + uriEnd - 1] === SP) uriEnd--
   if (uriEnd === p) return error("request line has no Request-URI", base + p)
   const uriText = text.slice(p, uriEnd)
   // A sip, sips or tel URI is checked by its parser; this guards any other scheme.
-  if (!isSipUri(text, p) && /[\x00-\x20\x7f-\xff]/.test(uriText)) {
+  if (!isSipUri(bytes, base, p) && /[\x00-\x20\x7f-\xff]/.test(uriText)) {
     return error("whitespace or non-ASCII octet inside the Request-URI", base + p)
   }
   return { kind: "request", method, uri: uriText, uriOffset: base + p, version: versionText(text, versionStart, last) }
 }
 
 const scanStatusLine = (
+  bytes: Uint8Array,
   text: string,
-  bytes: Uint8Array | undefined,
   base: number,
-  end: number
+  end: number,
+  ascii: boolean
 ): StartLine | SIPParseError => {
   let p = 0
-  while (p < end && text.charCodeAt(p) !== SP) p++
-  if (!isVersion(text, 0, p)) return error("expected SIP-Version in the status line", base)
+  while (p < end && bytes[base + p] !== SP) p++
+  if (!isVersion(bytes, base, 0, p)) return error("expected SIP-Version in the status line", base)
   const version = versionText(text, 0, p)
-  if (version !== "SIP/2.0") return error(`unsupported SIP version ${version} in a response`, base)
+  if (version !== SIP_2_0) return error(`unsupported SIP version ${version} in a response`, base)
   if (p === end) return error("status line has no status code", base + p)
   const codeStart = ++p
-  while (p < end && isDigit(text.charCodeAt(p))) p++
-  if (p - codeStart !== 3 || (p < end && text.charCodeAt(p) !== SP)) {
+  let code = 0
+  while (p < end && isDigit(bytes[base + p]!)) code = code * 10 + (bytes[base + p++]! - 0x30)
+  if (p - codeStart !== 3 || (p < end && bytes[base + p] !== SP)) {
     return error("status code must be three digits followed by SP", base + codeStart)
   }
-  const code = Number(text.slice(codeStart, p))
   if (code < 100 || code > 699) return error(`status code ${code} is outside 100-699`, base + codeStart)
   const reasonStart = p < end ? p + 1 : end
-  const reason = bytes !== undefined && nonAscii.test(text.slice(reasonStart, end))
+  const reason = !ascii && hasNonAscii(bytes, base + reasonStart, base + end)
     ? utf8Slice.call(bytes, base + reasonStart, base + end)
     : text.slice(reasonStart, end)
   return { kind: "response", version, code, reason }
