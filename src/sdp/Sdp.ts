@@ -229,6 +229,10 @@ const checkStructure = (lines: ReadonlyArray<Line>): Result.Result<Structure, SD
     if (first.type !== "v" || first.value.trim() !== "0") {
       return yield* fail("a session description starts with v=0", first.number)
     }
+    // RFC 4566 §5: v= starts the description and appears once; a later one would
+    // overwrite the version that serialize writes first
+    const secondVersion = lines.find((l, i) => i > 0 && l.type === "v")
+    if (secondVersion !== undefined) return yield* fail("a second v= line", secondVersion.number)
     const firstMedia = lines.findIndex((l) => l.type === "m")
     const session = firstMedia < 0 ? lines : lines.slice(0, firstMedia)
     const originLine = session.find((l) => l.type === "o")

@@ -239,6 +239,7 @@ describe("parse: what a user agent rejects and what it lets through", () => {
     ["blank body", "\r\n\r\n", "empty session description"],
     ["wrong version", session.replace("v=0", "v=1"), "starts with v=0"],
     ["v= not first", session.replace("v=0\r\n", "") + "v=0\r\n", "starts with v=0"],
+    ["a second v=", session + "v=\r\n", "a second v= line"],
     ["no o=", session.replace("o=- 1 1 IN IP4 192.0.2.1\r\n", ""), "no o= line"],
     ["no s=", session.replace("s=-\r\n", ""), "no s= line"],
     ["no t=", session.replace("t=0 0\r\n", ""), "no t= line"],
