@@ -17,7 +17,10 @@
  * - Our o= line keeps its session id; its version goes up by one whenever
  *   the description changes (RFC 3264 §8).
  * - Hold by either side is reported as `Held`/`Resumed` events.
- * - Session timers (RFC 4028): the interval and refresher negotiated in
+ * - Session timers (RFC 4028): our INVITE offers {@link OFFERED_SESSION_EXPIRES}
+ *   with Min-SE {@link MIN_SESSION_EXPIRES} (so a peer that requires timers
+ *   takes it), and a 422 to it is answered by {@link retryAtMinSE}. The
+ *   interval and refresher negotiated in
  *   the INVITE/2xx that set the call up, and again in every re-INVITE, start
  *   the timer. As refresher we send a re-INVITE (same description, so the
  *   same o= version) at half the interval; otherwise, when no refresh came
@@ -47,7 +50,9 @@ import * as OfferAnswer from "../sdp/OfferAnswer.ts"
 import * as Sdp from "../sdp/Sdp.ts"
 import * as Dialog from "../sip/dialog/Dialog.ts"
 import * as UaCore from "../sip/dialog/UaCore.ts"
-import type * as SIPMessage from "../sip/SIPMessage.ts"
+import { parseSessionExpires } from "../sip/headers/Simple.ts"
+import * as SIPMessage from "../sip/SIPMessage.ts"
+import type { SIPParseError } from "../sip/SIPParseError.ts"
 import type { ServerTransaction } from "../sip/transaction/ServerTransaction.ts"
 import { formatUri, type SIPURI } from "../sip/Uri.ts"
 import { CallError } from "./Errors.ts"
@@ -73,6 +78,55 @@ export type HoldSide = "local" | "remote"
 export const MIN_SESSION_EXPIRES = 90
 
 /**
+ * The Session-Expires our INVITE offers: RFC 4028's recommended 30 minutes
+ * (§4); the peer may lower it down to our Min-SE in its 2xx.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const OFFERED_SESSION_EXPIRES = 1800
+
+/**
+ * Session-Expires (without refresher: the UAS picks, §7.1) and Min-SE for
+ * the INVITE that places a call.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const offerHeaders = (): Array<readonly [string, string]> => [
+  ["Session-Expires", String(OFFERED_SESSION_EXPIRES)],
+  ["Min-SE", String(MIN_SESSION_EXPIRES)]
+]
+
+/**
+ * The INVITE to send again after `response`, a 422 Session Interval Too
+ * Small to `request` (RFC 4028 §7.4): Session-Expires and Min-SE set to the
+ * 422's Min-SE, the next CSeq and no branch (the transaction layer adds a
+ * new one); Call-ID, From tag and credentials stay. `undefined` when
+ * `response` is no 422, or its Min-SE is missing or no longer than what we
+ * asked for, since sending again could not help.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const retryAtMinSE = (
+  request: SIPMessage.SIPMessage,
+  response: SIPMessage.SIPMessage
+): Result.Result<SIPMessage.SIPMessage, SIPParseError> | undefined => {
+  if (statusOf(response) !== 422 || request.cseq === undefined) return undefined
+  const minSE = parseSessionExpires(response.headers.get("Min-SE") ?? "")
+  if (Result.isFailure(minSE)) return undefined
+  const asked = request.sessionExpires
+  const interval = minSE.success.deltaSeconds
+  if (Result.isSuccess(asked) && asked.success !== undefined && interval <= asked.success.deltaSeconds) return undefined
+  const seq = request.cseq.seq + 1
+  let retry = SIPMessage.withHeader(request, "Session-Expires", String(interval))
+  retry = Result.flatMap(retry, (message) => SIPMessage.withHeader(message, "Min-SE", String(interval)))
+  retry = Result.flatMap(retry, (message) => SIPMessage.withHeader(message, "CSeq", `${seq} ${request.method}`))
+  return Result.flatMap(retry, (message) => SIPMessage.mapTopVia(message, (via) => ({ ...via, branch: undefined })))
+}
+
+/**
  * A running session timer: seconds between refreshes and who sends them.
  *
  * @category models
@@ -82,6 +136,8 @@ export interface SessionTimer {
   readonly interval: number
   readonly refresher: "local" | "remote"
 }
+
+const statusOf = (message: SIPMessage.SIPMessage): number => message.status === 0 ? 0 : message.status.value
 
 const supportsTimer = (message: SIPMessage.SIPMessage): boolean => {
   const supported = message.supported
@@ -224,8 +280,6 @@ export interface CallSession {
   /** Handlers of in-dialog requests by method. */
   readonly handlers: Readonly<Record<string, (transaction: ServerTransaction) => Effect.Effect<void>>>
 }
-
-const statusOf = (message: SIPMessage.SIPMessage): number => message.status === 0 ? 0 : message.status.value
 
 const isSuccess = (status: number): boolean => status >= 200 && status < 300
 

@@ -36,6 +36,7 @@ import type { DtmfSendError, RemoteAddressError, RTPClient } from "../rtp/RTPCli
 import * as OfferAnswer from "../sdp/OfferAnswer.ts"
 import * as Sdp from "../sdp/Sdp.ts"
 import * as Account from "../sip/client/Account.ts"
+import type { AuthSession } from "../sip/auth/Digest.ts"
 import type { AuthenticatedResponse, SendAuthenticatedError } from "../sip/client/Authenticated.ts"
 import type { SIPClientShape } from "../sip/client/SIPClient.ts"
 import * as Dialog from "../sip/dialog/Dialog.ts"
@@ -659,6 +660,9 @@ export interface OutgoingCall {
   readonly codecs: NonEmptyReadonlyArray<PayloadType>
 }
 
+/** How often a 422 Session Interval Too Small to our INVITE is answered by sending it again (RFC 4028 §7.4). */
+const INTERVAL_RETRIES = 2
+
 /** The end of a call whose INVITE got no final response we could use. */
 const failureReason = (error: SendAuthenticatedError | SipTransportError): EndReason => {
   switch (error._tag) {
@@ -704,7 +708,7 @@ export const makeOutgoing = (
     const callSession = makeSession(env, core, dialogRef, { contact, codecs: outgoing.codecs, ownsCallId: true })
     callSession.setLocal(offer)
     const invite = yield* client.createRequest("INVITE", outgoing.target, {
-      headers: [...Messages.capabilityHeaders(), ["User-Agent", Messages.PRODUCT]],
+      headers: [...Messages.capabilityHeaders(), ...CallSession.offerHeaders(), ["User-Agent", Messages.PRODUCT]],
       body: Sdp.serialize(offer),
       contentType: "application/sdp"
     }).pipe(Effect.mapError((error) => new CallError({ action: "call", reason: error.message })), Effect.catch(abandon))
@@ -807,8 +811,20 @@ export const makeOutgoing = (
         )
       }))
 
+    /** Sends the INVITE; a 422 is answered with the interval it asks for, at most {@link INTERVAL_RETRIES} times. */
+    const sendInvite = (
+      request: SIPMessage.SIPMessage,
+      sessions: ReadonlyArray<AuthSession> | undefined,
+      retries: number
+    ): Effect.Effect<AuthenticatedResponse, SendAuthenticatedError | SipTransportError> =>
+      Effect.flatMap(client.sendAuthenticated(request, { onTransaction, sessions }), (result) => {
+        const retry = retries === 0 || cancelRequested ? undefined : CallSession.retryAtMinSE(result.request, result.response)
+        if (retry === undefined) return Effect.succeed(result)
+        return Result.isFailure(retry) ? Effect.fail(retry.failure) : sendInvite(retry.success, result.sessions, retries - 1)
+      })
+
     yield* env.fork(
-      client.sendAuthenticated(invite, { onTransaction }).pipe(
+      sendInvite(invite, undefined, INTERVAL_RETRIES).pipe(
         Effect.result,
         Effect.tap((result) =>
           Result.isFailure(result)
