@@ -15,7 +15,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { NodeDns } from "@effect/platform-node"
-import { Context, Deferred, Duration, Effect, Fiber, Layer, Option, Stream } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as Net from "node:net"
@@ -30,16 +30,10 @@ import { type IncomingCallHandler, VoIPPhone } from "../../src/voip/VoIPPhone.ts
 import * as VoIPPhoneParameter from "../../src/voip/VoIPPhoneParameter.ts"
 import { bestOffset, chirp, concat } from "../rtp/session/helpers.ts"
 import { kamailio, labScript, readOut, waitUntil } from "../sip/client/lab.ts"
-import { capture, checkCapture, freePort, labDir, labMedia, labOut, RTP_HIGH, RTP_LOW, start } from "./lab.ts"
+import { capture, checkCapture, freePort, labDir, labMedia, labOut, RTP_HIGH, RTP_LOW, start, within } from "./lab.ts"
 
 /** baresip's RTP ports: away from ours, the lab's defaults and the session tests' ranges. */
 const BARESIP_RTP = "23000-23049"
-
-const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string, seconds = 30) =>
-  effect.pipe(Effect.timeoutOrElse({
-    duration: Duration.seconds(seconds),
-    orElse: () => Effect.die(new Error(`timed out waiting for ${what}`))
-  }))
 
 /** Our phone registered at kamailio on `kamPort` as alice, on 127.0.0.1:`port`. */
 const alice = <R = never>(kamPort: number, port: number, onIncomingCall?: IncomingCallHandler<R>) =>

@@ -8,22 +8,16 @@
  * capture passes `capture.sh check`.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Fiber, Stream } from "effect"
+import { Deferred, Effect, Fiber, Stream } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { EndReason } from "../../src/voip/CallState.ts"
 import type { CallEvent } from "../../src/voip/VoIPCall.ts"
-import { capture, checkCapture, freePort, labDir, labMedia, labOut, labPhone, start } from "./lab.ts"
+import { capture, checkCapture, freePort, labDir, labMedia, labOut, labPhone, start, within } from "./lab.ts"
 
 /** baresip's RTP ports: away from ours, the lab's defaults and the other baresip tests' range. */
 const BARESIP_RTP = "23050-23099"
-
-const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string, seconds = 30) =>
-  effect.pipe(Effect.timeoutOrElse({
-    duration: Duration.seconds(seconds),
-    orElse: () => Effect.die(new Error(`timed out waiting for ${what}`))
-  }))
 
 /** The RMS amplitude of `frames` as a fraction of full scale. */
 const rms = (frames: ReadonlyArray<Int16Array>): number => {

@@ -15,36 +15,14 @@
  *   arrives at SIPp), hangs up and exits 0; the wire is clean.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Wav from "../../src/rtp/Wav.ts"
 import { bestOffset, chirp } from "../rtp/session/helpers.ts"
-import {
-  capture,
-  checkCapture,
-  freePort,
-  labDir,
-  labMedia,
-  labOut,
-  listeningOn,
-  receivedAudio,
-  repoRoot,
-  scenario,
-  sipp,
-  start
-} from "./lab.ts"
+import { capture, checkCapture, freePort, labDir, labMedia, labOut, listeningOn, receivedAudio, repoRoot, scenario, sipp, sippOk, start, within } from "./lab.ts"
 
 const node = path.join(repoRoot, "node_modules", ".bin", "node")
-
-const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string, seconds = 30) =>
-  effect.pipe(Effect.timeoutOrElse({
-    duration: Duration.seconds(seconds),
-    orElse: () => Effect.die(new Error(`timed out waiting for ${what}`))
-  }))
-
-const sippOk = (result: { readonly code: number | null; readonly output: string }) =>
-  expect({ code: result.code, output: result.code === 0 ? "" : result.output }).toEqual({ code: 0, output: "" })
 
 /** `examples/<name>.ts` on 127.0.0.1:`port` without registration, with `env` added. */
 const example = (name: string, port: number, env: Record<string, string> = {}) =>

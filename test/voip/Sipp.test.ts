@@ -13,39 +13,16 @@
  *   and every RTP port is free again afterwards.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Fiber, Option, Stream } from "effect"
+import { Deferred, Effect, Fiber, Option, Stream } from "effect"
 import * as path from "node:path"
 import * as Audio from "../../src/rtp/Audio.ts"
 import { CallState, type EndReason } from "../../src/voip/CallState.ts"
 import type { CallEvent, VoIPCall } from "../../src/voip/VoIPCall.ts"
 import { bestOffset, chirp, concat } from "../rtp/session/helpers.ts"
-import {
-  capture,
-  checkCapture,
-  freePort,
-  labDir,
-  labMedia,
-  labOut,
-  labPhone,
-  listeningOn,
-  receivedAudio,
-  repoRoot,
-  scenario,
-  sipp,
-  start
-} from "./lab.ts"
-
-const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string, seconds = 30) =>
-  effect.pipe(Effect.timeoutOrElse({
-    duration: Duration.seconds(seconds),
-    orElse: () => Effect.die(new Error(`timed out waiting for ${what}`))
-  }))
+import { capture, checkCapture, freePort, labDir, labMedia, labOut, labPhone, listeningOn, receivedAudio, repoRoot, scenario, sipp, sippOk, start, within } from "./lab.ts"
 
 const reachState = (call: VoIPCall, state: CallState) =>
   within(call.states.pipe(Stream.filter((now) => now === state), Stream.runHead), `state ${state}`)
-
-const sippOk = (result: { readonly code: number | null; readonly output: string }) =>
-  expect({ code: result.code, output: result.code === 0 ? "" : result.output }).toEqual({ code: 0, output: "" })
 
 describe("the phone against SIPp", () => {
   it.live("uac-call.xml calls us: answered, our audio reaches SIPp, 1234# read exactly, SIPp's BYE ends the call", () =>

@@ -8,17 +8,11 @@
  * the first call. The SIP of the capture passes `capture.sh check`.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Fiber, Option, Stream } from "effect"
+import { Deferred, Effect, Fiber, Option, Stream } from "effect"
 import * as path from "node:path"
 import { CallState, type EndReason } from "../../src/voip/CallState.ts"
 import type { CallEvent, VoIPCall } from "../../src/voip/VoIPCall.ts"
-import { capture, checkCapture, freePort, labOut, labPhone, listeningOn, scenario, sipp } from "./lab.ts"
-
-const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string, seconds = 30) =>
-  effect.pipe(Effect.timeoutOrElse({
-    duration: Duration.seconds(seconds),
-    orElse: () => Effect.die(new Error(`timed out waiting for ${what}`))
-  }))
+import { capture, checkCapture, freePort, labOut, labPhone, listeningOn, scenario, sipp, within } from "./lab.ts"
 
 const ourScenario = (name: string) => path.join(import.meta.dirname, "sipp", name)
 

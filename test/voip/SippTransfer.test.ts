@@ -6,16 +6,10 @@
  * `capture.sh check`.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Option, Stream } from "effect"
+import { Effect, Option, Stream } from "effect"
 import * as path from "node:path"
 import { CallState } from "../../src/voip/CallState.ts"
-import { capture, checkCapture, freePort, labOut, labPhone, listeningOn, sipp } from "./lab.ts"
-
-const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string, seconds = 30) =>
-  effect.pipe(Effect.timeoutOrElse({
-    duration: Duration.seconds(seconds),
-    orElse: () => Effect.die(new Error(`timed out waiting for ${what}`))
-  }))
+import { capture, checkCapture, freePort, labOut, labPhone, listeningOn, sipp, within } from "./lab.ts"
 
 const ourScenario = (name: string) => path.join(import.meta.dirname, "sipp", name)
 

@@ -6,7 +6,8 @@
  * `capture.sh check` (Wireshark's expert info and the lab's sip-lint).
  */
 import { NodeDns } from "@effect/platform-node"
-import { Context, Effect, Layer, type Scope } from "effect"
+import { Context, Duration, Effect, Layer, type Scope } from "effect"
+import { expect } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -112,3 +113,14 @@ export const receivedAudio = (pcap: string, port: number): Int16Array => {
   const codes = Buffer.concat(lines.map((line) => Buffer.from(line.replaceAll(":", ""), "hex")))
   return PCMU.decode(new Uint8Array(codes))
 }
+
+/** `effect`, or a defect naming `what` when it takes longer than `seconds`. */
+export const within = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string, seconds = 30) =>
+  effect.pipe(Effect.timeoutOrElse({
+    duration: Duration.seconds(seconds),
+    orElse: () => Effect.die(new Error(`timed out waiting for ${what}`))
+  }))
+
+/** Asserts a SIPp run exited 0, showing its output when it did not. */
+export const sippOk = (result: { readonly code: number | null; readonly output: string }) =>
+  expect({ code: result.code, output: result.code === 0 ? "" : result.output }).toEqual({ code: 0, output: "" })
