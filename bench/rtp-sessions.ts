@@ -2,24 +2,31 @@
  * N concurrent duplex G.711 sessions in one Node process on 127.0.0.1:
  * N/2 pairs of sessions sending each other 50 packets per second, each one
  * started at its own moment within a 20 ms period as real calls would be.
- * After a 3 s warm-up it measures, over the run: the interval between
- * consecutive sends of each session (p50, p99, max), packets lost (RFC 3550
- * sequence accounting at every receiver), slots the senders skipped, the
- * event loop's delay and utilization (100 %: JavaScript never waited, so
- * the thread is CPU-bound), CPU time (100 % = one core) and the resident
- * memory the sessions added.
+ * The sessions are the library's own, on its default sockets. After a 3 s
+ * warm-up it measures, over the run: the interval between consecutive RTP
+ * sends of each socket (p50, p99, max; every `node:dgram` send noted with
+ * `performance.now()`), packets lost (RFC 3550 sequence accounting at every
+ * receiver), slots the senders skipped, the event loop's delay and
+ * utilization (100 %: JavaScript never waited, so the thread is CPU-bound),
+ * the process's CPU time (100 % = one core; user and system, every thread)
+ * and that CPU time per packet sent (each packet is also received, so this
+ * is the cost of both ends), and the resident memory the sessions added.
  *
- *   node bench/rtp-sessions.ts                        N = 100, 250, 500, 1000, 15 s each, one thread
- *   node bench/rtp-sessions.ts 1000 --seconds 30
- *   node bench/rtp-sessions.ts 500 1000 --threads 2   the sessions split over 2 worker threads,
- *                                                     each with its own ports and pacer
+ *   node --conditions=source bench/rtp-sessions.ts                  N = 100, 250, 500, 1000, 15 s each
+ *   node --conditions=source bench/rtp-sessions.ts 1000 --seconds 30
+ *   node --conditions=source bench/rtp-sessions.ts 1000 --threads 2 the sessions split over 2 threads (this
+ *                                                                   one and a worker), each with its own ports
+ *                                                                   and pacer
+ *   npm run bench -- "RTP sessions"          the table of `sweep` below, through bench/run.ts
+ *   npm run bench -- "RTP sessions 1000"     its rows whose name matches
  *
  * Each N runs in a fresh child process so that memory figures do not mix.
- * `bench/run.ts` imports this file without running it.
+ * `bench/run.ts` imports this file; it runs the rows of `sweep` whose name
+ * matches the pattern given to bench/run.ts, and nothing without a pattern.
  */
 import { Effect, Layer } from "effect"
-import type { DatagramSocket } from "effect/socket"
 import { execFileSync } from "node:child_process"
+import * as Dgram from "node:dgram"
 import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { parentPort, Worker, workerData } from "node:worker_threads"
@@ -36,7 +43,8 @@ interface ThreadResult {
   readonly intervalMax: number
   readonly loopDelayP99: number
   readonly loopUtilization: number
-  readonly threadCpuMs: number
+  /** The whole process's CPU time (every thread, user and system) over this thread's measurement. */
+  readonly processCpuMs: number
   /** The process's resident memory while the sessions still run. */
   readonly rss: number
   /** What the sessions added to this thread's JavaScript heap. */
@@ -56,6 +64,7 @@ interface Result {
   readonly loopDelayP99: number
   readonly loopUtilization: number
   readonly cpuPercent: number
+  readonly cpuPerPacketUs: number
   readonly rssGrowthMB: number
   readonly rssPerSessionKB: number
   readonly heapPerSessionKB: number
@@ -67,11 +76,11 @@ const buckets = 20_000
 /** Send instants of every RTP socket, folded into a histogram of intervals. */
 class SendTiming {
   readonly histogram = new Uint32Array(buckets + 1)
-  readonly last = new Map<number, number>()
+  readonly last = new Map<object, number>()
   max = 0
-  record(port: number, now: number) {
-    const previous = this.last.get(port)
-    this.last.set(port, now)
+  record(socket: object, now: number) {
+    const previous = this.last.get(socket)
+    this.last.set(socket, now)
     if (previous === undefined) return
     const interval = now - previous
     this.max = Math.max(this.max, interval)
@@ -93,26 +102,19 @@ const percentile = (histogram: Uint32Array, p: number): number => {
   return buckets * bucketMs
 }
 
-/** The sessions' own socket factory, with every RTP send's instant noted. */
-const instrumented = (
-  timing: SendTiming,
-  open: (binding: RTPClient.SocketBinding) => Effect.Effect<DatagramSocket.DatagramSocket>
-) =>
-(binding: RTPClient.SocketBinding) =>
-  Effect.map(
-    open(binding),
-    (socket): DatagramSocket.DatagramSocket => ({
-      ...socket,
-      writer: Effect.map(socket.writer, (writer) => ({
-        ...writer,
-        write: (datagram: DatagramSocket.OutgoingDatagram) =>
-          Effect.suspend(() => {
-            if (binding.port % 2 === 0) timing.record(binding.port, performance.now())
-            return writer.write(datagram)
-          })
-      }))
-    })
-  )
+/**
+ * Notes the instant of every RTP datagram this thread sends, at
+ * `node:dgram`'s send itself, so the sessions keep their default sockets.
+ * RTCP (packet types 200-204 in the second octet, RFC 5761 §4) is left out.
+ */
+const noteSends = (timing: SendTiming) => {
+  const send = Dgram.Socket.prototype.send as (...args: Array<unknown>) => void
+  Dgram.Socket.prototype.send = function(this: Dgram.Socket, ...args: Array<unknown>) {
+    const payload = args[0] as Uint8Array
+    if (payload[1]! < 200 || payload[1]! > 204) timing.record(this, performance.now())
+    return send.apply(this, args)
+  } as typeof Dgram.Socket.prototype.send
+}
 
 const mediaTo = (port: number): NegotiatedMedia => ({
   mediaIndex: 0,
@@ -149,15 +151,11 @@ const totals = (sessions: ReadonlyArray<RTPClient.RTPClient>) =>
 const runSessions = (count: number, seconds: number, low: number) =>
   Effect.gen(function*() {
     const timing = new SendTiming()
-    const open = yield* RTPClient.RTPSocketFactory
+    noteSends(timing)
     yield* settle
     const heapBefore = process.memoryUsage().heapUsed
     const sessions: Array<RTPClient.RTPClient> = []
-    for (let i = 0; i < count; i++) {
-      sessions.push(yield* RTPClient.make({ address: "127.0.0.1" }).pipe(
-        Effect.provideService(RTPClient.RTPSocketFactory, instrumented(timing, open))
-      ))
-    }
+    for (let i = 0; i < count; i++) sessions.push(yield* RTPClient.make({ address: "127.0.0.1" }))
     // Calls start at their own moments: spread the pairs' first packets over one 20 ms period.
     for (let pair = 0; pair + 1 < count; pair += 2) {
       yield* sessions[pair]!.update(mediaTo(sessions[pair + 1]!.localPort))
@@ -170,9 +168,9 @@ const runSessions = (count: number, seconds: number, low: number) =>
     const loopDelay = monitorEventLoopDelay({ resolution: 1 })
     loopDelay.enable()
     const utilization = performance.eventLoopUtilization()
-    const cpu = process.threadCpuUsage()
+    const cpu = process.cpuUsage()
     yield* Effect.sleep(`${seconds} seconds`)
-    const cpuUsed = process.threadCpuUsage(cpu)
+    const cpuUsed = process.cpuUsage(cpu)
     loopDelay.disable()
     const after = yield* totals(sessions)
     yield* settle
@@ -185,7 +183,7 @@ const runSessions = (count: number, seconds: number, low: number) =>
       intervalMax: timing.max,
       loopDelayP99: loopDelay.percentile(99) / 1e6,
       loopUtilization: performance.eventLoopUtilization(utilization).utilization,
-      threadCpuMs: (cpuUsed.user + cpuUsed.system) / 1000,
+      processCpuMs: (cpuUsed.user + cpuUsed.system) / 1000,
       rss: memory.rss,
       heapGrowth: memory.heapUsed - heapBefore
     } satisfies ThreadResult
@@ -198,25 +196,38 @@ const measure = async (count: number, seconds: number, threads: number): Promise
   await Effect.runPromise(settle)
   // Workers start with their own heaps: the process's memory before any of them.
   const baseline = process.memoryUsage()
-  const perThread = Math.floor(count / threads / 2) * 2
-  const results: ReadonlyArray<ThreadResult> = threads === 1
-    ? [await Effect.runPromise(runSessions(count, seconds, portBase))]
-    : await Promise.all(Array.from({ length: threads }, (_, thread) =>
-      new Promise<ThreadResult>((resolve, reject) => {
-        const worker = new Worker(fileURLToPath(import.meta.url), {
-          workerData: { count: perThread, seconds, low: portBase + thread * (2 * perThread + 200) }
-        })
-        worker.once("message", resolve)
+  const perThread = threads === 1 ? count : Math.floor(count / threads / 2) * 2
+  const low = (thread: number) => portBase + thread * (2 * perThread + 200)
+  // This thread carries one share and workers the others: a worker costs a Node runtime of its own (its
+  // heap, its young generation, its compiled code), so an idle main thread would add one for nothing.
+  const workers = Array.from({ length: threads - 1 }, (_, index) => {
+    const worker = new Worker(fileURLToPath(import.meta.url), {
+      workerData: { count: perThread, seconds, low: low(index + 1) }
+    })
+    const settled = (message: "loaded" | "result") =>
+      new Promise<unknown>((resolve, reject) => {
+        worker.on("message", (received: unknown) => (received === "loaded") === (message === "loaded") && resolve(received))
         worker.once("error", reject)
-      })))
+      })
+    return { loaded: settled("loaded"), result: settled("result") as Promise<ThreadResult> }
+  })
+  // The shares start together, once every worker has loaded the modules, so their measurements overlap.
+  await Promise.all(workers.map((worker) => worker.loaded))
+  const results: ReadonlyArray<ThreadResult> = await Promise.all([
+    Effect.runPromise(runSessions(perThread, seconds, low(0))),
+    ...workers.map((worker) => worker.result)
+  ])
   const intervals = new Uint32Array(buckets + 1)
   for (const result of results) result.intervals.forEach((value, i) => (intervals[i]! += value))
   const sum = (pick: (result: ThreadResult) => number) => results.reduce((total, result) => total + pick(result), 0)
+  // Each thread measured the whole process over nearly the same 15 s: the largest is the closest to all of it.
+  const processCpuMs = Math.max(...results.map((result) => result.processCpuMs))
+  const packetsSent = sum((result) => result.packetsSent)
   return {
     sessions: count,
     threads,
     seconds,
-    packetsSent: sum((result) => result.packetsSent),
+    packetsSent,
     packetsLost: sum((result) => result.packetsLost),
     skippedSlots: sum((result) => result.skippedSlots),
     intervalP50: percentile(intervals, 0.5),
@@ -224,23 +235,74 @@ const measure = async (count: number, seconds: number, threads: number): Promise
     intervalMax: Math.max(...results.map((result) => result.intervalMax)),
     loopDelayP99: Math.max(...results.map((result) => result.loopDelayP99)),
     loopUtilization: Math.max(...results.map((result) => result.loopUtilization)),
-    cpuPercent: (sum((result) => result.threadCpuMs) / (seconds * 1000)) * 100,
+    cpuPercent: (processCpuMs / (seconds * 1000)) * 100,
+    cpuPerPacketUs: (processCpuMs * 1000) / packetsSent,
     rssGrowthMB: (Math.max(...results.map((result) => result.rss)) - baseline.rss) / 1024 / 1024,
     rssPerSessionKB: (Math.max(...results.map((result) => result.rss)) - baseline.rss) / count / 1024,
     heapPerSessionKB: sum((result) => result.heapGrowth) / count / 1024
   } satisfies Result
 }
 
-const row = (r: Result) =>
-  `| ${r.sessions} | ${r.threads} | ${r.packetsSent} | ${r.packetsLost} | ${r.skippedSlots} | ${r.intervalP50.toFixed(2)} | ` +
+const row = (r: Result, nodeFlags: ReadonlyArray<string>) =>
+  `| ${r.sessions} | ${r.threads} | ${nodeFlags.length === 0 ? "" : `\`${nodeFlags.join(" ")}\``} | ${r.packetsSent} | ${r.packetsLost} | ${r.skippedSlots} | ${r.intervalP50.toFixed(2)} | ` +
   `${r.intervalP99.toFixed(2)} | ${r.intervalMax.toFixed(1)} | ${r.loopDelayP99.toFixed(1)} | ` +
-  `${(100 * r.loopUtilization).toFixed(0)} % | ${r.cpuPercent.toFixed(0)} % | ` +
+  `${(100 * r.loopUtilization).toFixed(0)} % | ${r.cpuPercent.toFixed(0)} % | ${r.cpuPerPacketUs.toFixed(1)} | ` +
   `${r.rssGrowthMB.toFixed(0)} | ${r.rssPerSessionKB.toFixed(0)} | ${r.heapPerSessionKB.toFixed(0)} |`
 
 const flag = (args: ReadonlyArray<string>, name: string, fallback: number): number => {
   const at = args.indexOf(name)
   return at === -1 ? fallback : Number(args[at + 1])
 }
+
+/** One row: `count` sessions over `threads` threads, in a child process of its own with `nodeFlags`. */
+const runChild = (count: number, seconds: number, threads: number, nodeFlags: ReadonlyArray<string>): Result => {
+  const output = execFileSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      ...nodeFlags,
+      "--expose-gc",
+      fileURLToPath(import.meta.url),
+      "--child",
+      String(count),
+      "--seconds",
+      String(seconds),
+      "--threads",
+      String(threads)
+    ],
+    { encoding: "utf8", timeout: (seconds + 60) * 1000 }
+  )
+  return JSON.parse(output.trim().split("\n").at(-1)!) as Result
+}
+
+interface Run {
+  readonly count: number
+  readonly threads: number
+  readonly nodeFlags: ReadonlyArray<string>
+}
+
+const table = (runs: ReadonlyArray<Run>, seconds: number) => {
+  console.log(`RTP sessions: ${seconds} s per run after a 3 s warm-up; times in ms, memory per session in KB`)
+  console.log(
+    "| sessions | threads | Node flags | packets sent | lost | skipped slots | p50 interval | p99 interval | max interval | " +
+      "p99 event-loop delay | event-loop utilization | CPU | CPU per packet (µs) | RSS growth (MB) | RSS per session | " +
+      "heap per session |"
+  )
+  console.log("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+  for (const { count, nodeFlags, threads } of runs) console.log(row(runChild(count, seconds, threads, nodeFlags), nodeFlags))
+}
+
+// V8's young generation grows with the allocation rate of 50 000 datagrams/s each way; capped, it
+// stays small at about the same CPU (bench/README.md)
+const smallYoungGeneration = ["--max-semi-space-size=8"]
+
+/** The rows `npm run bench -- "<pattern>"` picks from by name. */
+const sweep = [
+  ...[100, 250, 500, 1000].map((count) => ({ name: `RTP sessions ${count}`, count, threads: 1, nodeFlags: [] })),
+  { name: "RTP sessions 1000 threads 2", count: 1000, threads: 2, nodeFlags: [] },
+  { name: "RTP sessions 1000 semi-space 8", count: 1000, threads: 1, nodeFlags: smallYoungGeneration },
+  { name: "RTP sessions 1000 threads 2 semi-space 8", count: 1000, threads: 2, nodeFlags: smallYoungGeneration }
+]
 
 const main = async () => {
   const args = process.argv.slice(2)
@@ -251,34 +313,18 @@ const main = async () => {
     return
   }
   const counts = args.filter((arg, i) => /^\d+$/.test(arg) && !args[i - 1]?.startsWith("--")).map(Number)
-  console.log(`${seconds} s per run after a 3 s warm-up; times in ms, memory per session in KB`)
-  console.log(
-    "| sessions | threads | packets sent | lost | skipped slots | p50 interval | p99 interval | max interval | " +
-      "p99 event-loop delay | event-loop utilization | CPU | RSS growth (MB) | RSS per session | heap per session |"
-  )
-  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-  for (const count of counts.length === 0 ? [100, 250, 500, 1000] : counts) {
-    const output = execFileSync(
-      process.execPath,
-      [
-        "--expose-gc",
-        fileURLToPath(import.meta.url),
-        "--child",
-        String(count),
-        "--seconds",
-        String(seconds),
-        "--threads",
-        String(threads)
-      ],
-      { encoding: "utf8", timeout: (seconds + 60) * 1000 }
-    )
-    console.log(row(JSON.parse(output.trim().split("\n").at(-1)!) as Result))
-  }
+  table((counts.length === 0 ? [100, 250, 500, 1000] : counts).map((count) => ({ count, threads, nodeFlags: [] })), seconds)
 }
 
 if (parentPort !== null) {
   const { count, low, seconds } = workerData as { readonly count: number; readonly seconds: number; readonly low: number }
+  parentPort.postMessage("loaded")
   parentPort.postMessage(await Effect.runPromise(runSessions(count, seconds, low)))
 } else if (import.meta.main) {
   await main()
+} else if (process.argv[2] !== undefined) {
+  // Imported by bench/run.ts with a pattern: the rows it names run here, before mitata's benchmarks.
+  const pattern = new RegExp(process.argv[2])
+  const runs = sweep.filter((run) => pattern.test(run.name))
+  if (runs.length > 0) table(runs, 15)
 }

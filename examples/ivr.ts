@@ -34,7 +34,12 @@ const nextKey = (call: VoIPCall): Effect.Effect<Option.Option<string>> =>
     }
   })
 
-const menu = (prompt: Int16Array, bargeIn: boolean) => (call: VoIPCall) =>
+/**
+ * The menu as an incoming-call handler: plays `prompt` (cut short by the
+ * first key when `bargeIn`), answers each key, hangs up on `#`. Exported
+ * so the demo and the testing-kit example test run the very same bot.
+ */
+export const menu = (prompt: Int16Array, bargeIn: boolean) => (call: VoIPCall) =>
   Effect.gen(function*() {
     yield* answerAndPrint(call)
     if (bargeIn) {
@@ -55,11 +60,13 @@ const menu = (prompt: Int16Array, bargeIn: boolean) => (call: VoIPCall) =>
     yield* printEnd(call)
   })
 
-runPhoneExample({
-  name: "ivr",
-  onIncomingCall: (env) =>
-    Effect.gen(function*() {
-      const bargeIn = yield* Config.Boolean("VOIP_IVR_BARGE_IN").pipe(Config.withDefault(false))
-      return menu(yield* audioOf(env.play), bargeIn)
-    })
-})
+if (import.meta.main) {
+  runPhoneExample({
+    name: "ivr",
+    onIncomingCall: (env) =>
+      Effect.gen(function*() {
+        const bargeIn = yield* Config.Boolean("VOIP_IVR_BARGE_IN").pipe(Config.withDefault(false))
+        return menu(yield* audioOf(env.play), bargeIn)
+      })
+  })
+}

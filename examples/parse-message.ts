@@ -1,5 +1,5 @@
 /**
- * `npm start` (until the phone demo lands): parses a SIP INVITE with an SDP
+ * The message layer on its own, no network: parses a SIP INVITE with an SDP
  * offer, prints its typed view, answers the offer, and builds the 200 OK a
  * phone would send back.
  */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
+import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import { repoRoot } from "./support/vectors.ts"
 
@@ -19,5 +20,19 @@ describe("the built package", () => {
     const result = JSON.parse(output.trim())
     expect(result.url).toMatch(/\/dist\/index\.js$/)
     expect(result).toMatchObject({ method: "OPTIONS", ok: 200, silence: 0, rtp: "function" })
+
+    const entries = [
+      "const testing = await import('effect-voip/testing'), promise = await import('effect-voip/promise')",
+      "console.log(JSON.stringify({ testing: import.meta.resolve('effect-voip/testing'), promise: import.meta.resolve('effect-voip/promise'),",
+      "  party: typeof testing.Party.make, world: typeof testing.TestWorld.layer, createPhone: typeof promise.createPhone }))"
+    ].join("\n")
+    const resolved = JSON.parse(execFileSync(node, ["--input-type=module", "-e", entries], { cwd: repoRoot, encoding: "utf8" }).trim())
+    expect(resolved.testing).toMatch(/\/dist\/testing\/index\.js$/)
+    expect(resolved.promise).toMatch(/\/dist\/promise\/index\.js$/)
+    expect(resolved).toMatchObject({ party: "function", world: "function", createPhone: "function" })
+
+    // the `voip` bin of package.json runs from dist/
+    const bin = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")).bin.voip
+    expect(execFileSync(node, [path.join(repoRoot, bin), "--version"], { encoding: "utf8" })).toContain("0.1.0")
   })
 })

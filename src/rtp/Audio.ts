@@ -226,6 +226,22 @@ export const fromSamples = (samples: Int16Array, frameSize = frameSamples): Stre
   )
 
 /**
+ * `chunks` one after the other in one array, e.g. the frames of a recording.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const concat = (chunks: ReadonlyArray<Int16Array>): Int16Array => {
+  const out = new Int16Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0))
+  let at = 0
+  for (const chunk of chunks) {
+    out.set(chunk, at)
+    at += chunk.length
+  }
+  return out
+}
+
+/**
  * A WAV file (any format `Wav.decode` reads) as 20 ms frames of 8 kHz mono
  * audio, e.g. to `play` a prompt.
  *

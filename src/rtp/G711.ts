@@ -160,13 +160,17 @@ export const decodeInto = (
 export interface G711Codec {
   /** The code of a zero sample, which fills gaps in received audio. */
   readonly silence: number
+  /** The codes of `samples`, one octet per sample (the RTP payload). */
   readonly encode: (samples: Int16Array) => Uint8Array
   /** Writes the codes of `samples` into `target` at `offset` without allocating; returns the offset after the last code. */
   readonly encodeInto: (samples: Int16Array, target: Uint8Array, offset?: number) => number
+  /** The 16-bit samples of a payload's `codes`. */
   readonly decode: (codes: Uint8Array) => Int16Array
   /** Writes the samples of `codes` into `target` at `offset` without allocating; returns the offset after the last sample. */
   readonly decodeInto: (codes: Uint8Array, target: Int16Array, offset?: number) => number
+  /** The code of one 16-bit sample. */
   readonly encodeSample: (sample: number) => number
+  /** The 16-bit sample of one code. */
   readonly decodeSample: (code: number) => number
 }
 

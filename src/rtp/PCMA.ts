@@ -5,9 +5,13 @@
  *
  * @since 0.1.0
  */
-import { aLawTables, makeCodec } from "./G711.ts"
+import { aLawTables, type G711Codec, makeCodec } from "./G711.ts"
 
 /**
+ * The A-law codec. Its members ({@link G711Codec} documents each) are
+ * exported on their own too: `encode`, `decode`, `encodeInto`, `decodeInto`,
+ * `encodeSample`, `decodeSample`, `silence`.
+ *
  * @category codecs
  * @since 0.1.0
  */

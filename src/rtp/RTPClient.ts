@@ -11,15 +11,16 @@
  *   slots it missed instead of bursting a backlog; the RTP timestamp still
  *   counts the skipped time. When nothing is queued, the codec's silence goes
  *   out. DTMF (RFC 4733) takes the place of audio packets while it is sent.
- * - Receiving: a fiber parked on the socket. Packets from anyone but the peer
- *   are counted and dropped; with latching, the first valid packet from
- *   elsewhere (a NATed peer) becomes the peer. Audio goes through a jitter
- *   buffer played out every 20 ms in the same slots as sending, while someone
- *   listens (`audio`, `read`); telephone-events become digits. Malformed
- *   packets are counted and never stop anything.
+ * - Receiving: each datagram is handled at once in the socket's callback
+ *   (`RtpSocket.ts`), no fiber or queue per packet. Packets from anyone
+ *   but the peer are counted and dropped; with latching, the first valid
+ *   packet from elsewhere (a NATed peer) becomes the peer. Audio goes
+ *   through a jitter buffer played out every 20 ms in the same slots as
+ *   sending, while someone listens (`audio`, `read`); telephone-events become
+ *   digits. Malformed packets are counted and never stop anything.
  * - The direction decides what runs: a session that neither sends nor has a
  *   listener for received audio (inactive, or no peer yet) is not on the
- *   pacer's schedule at all; only its fibers parked on the sockets remain.
+ *   pacer's schedule at all; only its sockets' receive callbacks remain.
  *
  * pyVoIP's `TRANSMIT_DELAY_REDUCTION` (`VoIPSettings.transmitDelayReduction`)
  * shortens the packet interval by that fraction, as pyVoIP's shortened sleep
@@ -62,6 +63,7 @@ import { defaultRange, RTPPorts } from "./Ports.ts"
 import { ReceptionStatistics } from "./Rtcp.ts"
 import * as RtcpSession from "./RtcpSession.ts"
 import { parseResult, writeHeader } from "./RTPMessage.ts"
+import * as RtpSocket from "./RtpSocket.ts"
 
 /**
  * The peer's address in the SDP cannot be used: not an IP address, or of
@@ -186,27 +188,25 @@ export interface RTPClient {
  * @category models
  * @since 0.1.0
  */
-export interface SocketBinding {
-  readonly address: string
-  readonly port: number
-}
+export type SocketBinding = RtpSocket.SocketBinding
+
+const nodeSockets = (binding: SocketBinding): Effect.Effect<DatagramSocket.DatagramSocket> =>
+  NodeDatagramSocket.make({ bind: binding, receiveBuffer: { capacity: 16, strategy: "sliding" } })
 
 /**
- * How sessions open their sockets: Node's UDP by default, keeping at most 16
- * received datagrams (320 ms of audio, more than the jitter buffer would
- * play) while the receive fiber is busy, the oldest dropped first. Tests and
- * benchmarks provide their own (e.g. to record send instants under
- * `TestClock`).
+ * How sessions open their sockets. By default Node's UDP: the RTP socket
+ * is `node:dgram` driven directly (`RtpSocket.openNode`), the RTCP
+ * socket Node's `DatagramSocket`, keeping at most 16 received datagrams.
+ * Tests provide their own (e.g. an in-memory network under `TestClock`);
+ * then both sockets are theirs, the RTP one read by a fiber and written
+ * with effects (`RtpSocket.fromDatagramSocket`).
  *
  * @category services
  * @since 0.1.0
  */
 export const RTPSocketFactory = Context.Reference<(binding: SocketBinding) => Effect.Effect<DatagramSocket.DatagramSocket>>(
   "effect-voip/rtp/RTPSocketFactory",
-  {
-    defaultValue: () => (binding) =>
-      NodeDatagramSocket.make({ bind: binding, receiveBuffer: { capacity: 16, strategy: "sliding" } })
-  }
+  { defaultValue: () => nodeSockets }
 )
 
 interface AudioCodec {
@@ -263,10 +263,10 @@ const idle: PacedRun = { effect: undefined, again: false }
 const ticked: PacedRun = { effect: undefined, again: true }
 
 /**
- * A session's state, shared by its receive fiber and the pacer, which runs
- * its send and playout slots; hot paths are plain methods.
+ * A session's state, shared by its socket's receive callback and the pacer,
+ * which runs its send and playout slots; hot paths are plain methods.
  */
-class Engine implements PacedTask {
+class Engine implements PacedTask, RtpSocket.RtpReceiver {
   readonly ssrc = randomUint32()
   readonly counters = new Metrics.SessionCounters(this.ssrc, clockRate)
   readonly outbox = new Outbox(playbackHighWater)
@@ -285,7 +285,9 @@ class Engine implements PacedTask {
   // The SDP's address, the current peer (latched or not), and the RTCP address that goes with it.
   negotiated: NetAddress.InetAddress | undefined
   peer: NetAddress.InetAddress | undefined
+  // The peer's host as sockets format it (`NetAddress.formatHost`), and its port: the per-packet source check.
   peerHost = ""
+  peerPort = 0
   rtcpTarget: NetAddress.InetAddress | undefined
   latched = false
 
@@ -323,21 +325,22 @@ class Engine implements PacedTask {
   readonly audioFrames: PubSub.PubSub<Int16Array>
   readonly digits: PubSub.PubSub<DtmfDigit | undefined>
   readonly pacer: Pacer
-  readonly send: (payload: Uint8Array, destination: NetAddress.InetAddress) => Effect.Effect<void>
-  // The send effects for the current packet buffer and peer, by packet length: built once, run for every packet.
-  private sendRuns = new Map<number, PacedRun>()
-  private sendsFor: { readonly packet: Uint8Array; readonly peer: NetAddress.InetAddress | undefined } | undefined
+  // Set as soon as it is open, before the session can be configured to send.
+  socket: RtpSocket.RtpSocket | undefined = undefined
+  // `packet` cut to the length last sent, kept for the next packet of that length, and the buffer it views.
+  sendView = this.packet.subarray(0, 0)
+  sendViewOf = this.packet
+  // How many octets after the header are the send codec's silence already (a silent packet is not rewritten).
+  silentPayload = 0
 
   constructor(
     options: RTPClientOptions,
     delayReduction: number,
     audioFrames: PubSub.PubSub<Int16Array>,
     digits: PubSub.PubSub<DtmfDigit | undefined>,
-    pacer: Pacer,
-    send: (payload: Uint8Array, destination: NetAddress.InetAddress) => Effect.Effect<void>
+    pacer: Pacer
   ) {
     this.pacer = pacer
-    this.send = send
     this.latching = options.latching ?? "off"
     this.delayReduction = Math.min(Math.max(delayReduction, 0), maxDelayReduction)
     this.playoutDelayMs = options.playoutDelayMs ?? 60
@@ -355,6 +358,7 @@ class Engine implements PacedTask {
   configure(media: NegotiatedMedia, negotiated: NetAddress.InetAddress | undefined, rtcp: NetAddress.InetAddress | undefined) {
     this.media = media
     this.sendCodec = codecOf(media.codec.type)
+    this.silentPayload = 0
     this.sendPayloadType = media.codec.number
     this.payloadReceivers.fill(0)
     for (const mapping of media.receive) this.payloadReceivers[mapping.number & 0x7f] = receiverIndex(mapping.type)
@@ -362,8 +366,7 @@ class Engine implements PacedTask {
       negotiated.port === this.negotiated.port && RtcpSession.sameHost(negotiated, this.negotiated)
     if (!samePeer) {
       this.negotiated = negotiated
-      this.peer = negotiated
-      this.peerHost = negotiated === undefined ? "" : NetAddress.formatIp(negotiated.address)
+      this.setPeer(negotiated)
       this.rtcpTarget = rtcp
       this.latched = false
     }
@@ -415,20 +418,14 @@ class Engine implements PacedTask {
     if (this.regridNeeded) this.regrid(now)
     const length = this.tick(now)
     this.deadline = this.base + this.slot * this.interval
-    return length === 0 ? ticked : this.sendRun(length)
-  }
-
-  sendRun(length: number): PacedRun {
-    if (this.sendsFor?.packet !== this.packet || this.sendsFor.peer !== this.peer) {
-      this.sendRuns = new Map()
-      this.sendsFor = { packet: this.packet, peer: this.peer }
+    if (length === 0) return ticked
+    let view = this.sendView
+    if (view.length !== length || this.sendViewOf !== this.packet) {
+      this.sendViewOf = this.packet
+      view = this.sendView = this.packet.subarray(0, length)
     }
-    let run = this.sendRuns.get(length)
-    if (run === undefined) {
-      run = { effect: this.send(this.packet.subarray(0, length), this.peer!), again: true }
-      this.sendRuns.set(length, run)
-    }
-    return run
+    const effect = this.socket!.send(view, this.peerHost, this.peer!)
+    return effect === undefined ? ticked : { effect, again: true }
   }
 
   /** Starts a new grid at `now`, keeping the RTP timestamp running with the time that passed. */
@@ -481,10 +478,16 @@ class Engine implements PacedTask {
   nextPacket(): number {
     const timestamp = (this.timestampBase + this.slot * this.samplesPerPacket) >>> 0
     const dtmf = this.nextDtmf(timestamp)
+    // The last packet still waits in the socket's queue: this one gets a buffer of its own.
+    if (this.socket!.busy()) {
+      this.packet = new Uint8Array(this.packet.length)
+      this.silentPayload = 0
+    }
     const packet = this.packet
     let payloadLength: number
     if (dtmf !== undefined && dtmf !== "gap") {
       packet.set(dtmf.payload, 12)
+      this.silentPayload = 0
       payloadLength = dtmf.payload.length
       writeHeader(packet, 0, {
         marker: dtmf.marker,
@@ -496,8 +499,13 @@ class Engine implements PacedTask {
     } else {
       const codec = this.sendCodec!
       payloadLength = this.samplesPerPacket
-      if (dtmf === undefined && this.outbox.takeInto(this.samples)) codec.encodeInto(this.samples, packet, 12)
-      else packet.fill(codec.silence, 12, 12 + payloadLength)
+      if (dtmf === undefined && this.outbox.takeInto(this.samples)) {
+        codec.encodeInto(this.samples, packet, 12)
+        this.silentPayload = 0
+      } else if (this.silentPayload < payloadLength) {
+        packet.fill(codec.silence, 12, 12 + payloadLength)
+        this.silentPayload = payloadLength
+      }
       writeHeader(packet, 0, {
         marker: this.firstPacket,
         payloadType: this.sendPayloadType,
@@ -558,10 +566,16 @@ class Engine implements PacedTask {
     for (const job of jobs) job.done(Exit.fail(new DtmfSendError({ reason })))
   }
 
+  setPeer(peer: NetAddress.InetAddress | undefined) {
+    this.peer = peer
+    this.peerHost = peer === undefined ? "" : NetAddress.formatHost(peer)
+    this.peerPort = peer === undefined ? 0 : peer.port
+  }
+
   isPeer(source: NetAddress.InetAddress): boolean {
     const peer = this.peer
     return peer !== undefined && source.port === peer.port && source._tag === peer._tag &&
-      NetAddress.formatIp(source.address) === this.peerHost
+      NetAddress.formatIp(source.address) === NetAddress.formatIp(peer.address)
   }
 
   mayLatch(source: NetAddress.InetAddress): boolean {
@@ -572,22 +586,37 @@ class Engine implements PacedTask {
   }
 
   latch(source: NetAddress.InetAddress) {
-    this.peer = source
-    this.peerHost = NetAddress.formatIp(source.address)
+    this.setPeer(source)
     this.latched = true
     // RTCP goes to the port above the peer's RTP port, when there is one.
     const rtcp = NetAddress.inetAddress(source.address, source.port + 1)
     if (Result.isSuccess(rtcp)) this.rtcpTarget = rtcp.success
   }
 
-  receive(datagram: DatagramSocket.Datagram, arrivalSeconds: number) {
-    const source = datagram.address
-    const fromPeer = this.isPeer(source)
-    if (!fromPeer && !this.mayLatch(source)) {
-      this.counters.foreignPackets++
-      return
+  onSendError() {
+    this.counters.sendErrors++
+  }
+
+  onPacket(payload: Uint8Array, host: string, port: number) {
+    this.receive(payload, host, port)
+    // a burst of received packets must not hold back the sends that came due meanwhile
+    this.pacer.poll()
+  }
+
+  private receive(payload: Uint8Array, host: string, port: number) {
+    // The peer's packets match its host string as sockets format it; anything else is looked at closely.
+    let latchTo: NetAddress.InetAddress | undefined
+    if (port !== this.peerPort || host !== this.peerHost || this.peer === undefined) {
+      const source = sourceAddress(host, port)
+      if (source === undefined || !this.isPeer(source)) {
+        if (source === undefined || !this.mayLatch(source)) {
+          this.counters.foreignPackets++
+          return
+        }
+        latchTo = source
+      }
     }
-    const parsed = parseResult(datagram.payload)
+    const parsed = parseResult(payload)
     if (Result.isFailure(parsed)) {
       this.counters.malformedPackets++
       return
@@ -598,14 +627,14 @@ class Engine implements PacedTask {
       this.counters.unknownPayloadPackets++
       return
     }
-    if (!fromPeer) this.latch(source)
+    if (latchTo !== undefined) this.latch(latchTo)
     let reception = this.counters.reception
     if (reception === undefined || reception.ssrc !== message.ssrc) {
       reception = new ReceptionStatistics(message.ssrc, clockRate)
       this.counters.reception = reception
       this.counters.lastReportBlock = undefined
     }
-    reception.receive(message.sequence, message.timestamp, arrivalSeconds)
+    reception.receive(message.sequence, message.timestamp, this.pacer.now() / 1000, receiver !== "dtmf")
     this.counters.bytesReceived += message.payload.length
     if (!this.receiving) return
     if (receiver === "dtmf") {
@@ -624,6 +653,15 @@ class Engine implements PacedTask {
       this.jitterCodec = receiver
     }
     this.jitter.push(message)
+  }
+}
+
+const sourceAddress = (host: string, port: number): NetAddress.InetAddress | undefined => {
+  try {
+    return NetAddress.inetAddressFromNativeUnsafe(host, port)
+  } catch {
+    // an IPv6 zone by name: not the address of any peer we were given
+    return undefined
   }
 }
 
@@ -666,20 +704,6 @@ export const make = (
     const settings = yield* Effect.serviceOption(VoIPSettings)
     const address = options.address ?? "0.0.0.0"
 
-    const sockets = yield* ports.acquireWith((port) =>
-      Effect.gen(function*() {
-        const rtp = yield* openSocket({ address, port })
-        const rtpReader = yield* rtp.reader
-        const rtcp = yield* openSocket({ address, port: port + 1 })
-        const rtcpReader = yield* rtcp.reader
-        return {
-          port,
-          rtpReader,
-          rtpWriter: yield* rtp.writer,
-          rtcp: { reader: rtcpReader, writer: yield* rtcp.writer }
-        }
-      }), isAddressInUse)
-
     const audioFrames = yield* PubSub.sliding<Int16Array>(audioBacklog)
     const digits = yield* PubSub.sliding<DtmfDigit | undefined>(audioBacklog)
     const engine = new Engine(
@@ -687,13 +711,21 @@ export const make = (
       Option.match(settings, { onNone: () => 0, onSome: (s) => s.transmitDelayReduction }),
       audioFrames,
       digits,
-      pacer,
-      (payload, address) =>
-        sockets.rtpWriter.write({ payload, address }).pipe(
-          Effect.catch(() => Effect.sync(() => void engine.counters.sendErrors++))
-        )
+      pacer
     )
-    const local = sockets.rtpReader.address
+    const openRtp = openSocket === nodeSockets
+      ? (binding: SocketBinding) => RtpSocket.openNode(binding, engine)
+      : (binding: SocketBinding) => Effect.flatMap(openSocket(binding), (socket) => RtpSocket.fromDatagramSocket(socket, engine))
+
+    const sockets = yield* ports.acquireWith((port) =>
+      Effect.gen(function*() {
+        const rtp = yield* openRtp({ address, port })
+        const rtcp = yield* openSocket({ address, port: port + 1 })
+        const rtcpReader = yield* rtcp.reader
+        return { port, rtp, rtcp: { reader: rtcpReader, writer: yield* rtcp.writer } }
+      }), isAddressInUse)
+    engine.socket = sockets.rtp
+    const local = sockets.rtp.address
     // Closed after the finalizer below has ended the audio, so a blocked `read` sees the end and returns.
     const readScope = yield* Scope.fork(scope, "sequential")
     let linear8: Linear8Reader | undefined
@@ -721,14 +753,6 @@ export const make = (
       options.id ?? engine.ssrc.toString(16).padStart(8, "0"),
       () => Metrics.snapshot(engine.counters, engine.jitter?.stats)
     )
-
-    yield* Effect.forkScoped(Effect.gen(function*() {
-      while (true) {
-        const batch = yield* sockets.rtpReader.pull
-        const arrival = pacer.now() / 1000
-        for (const datagram of batch) engine.receive(datagram, arrival)
-      }
-    }).pipe(Effect.ignore))
 
     yield* RtcpSession.start(sockets.rtcp, {
       ssrc: engine.ssrc,

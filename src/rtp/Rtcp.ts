@@ -567,8 +567,11 @@ export class ReceptionStatistics {
    * Accounts one RTP packet; returns whether it is valid (A.1's
    * `update_seq`): false during probation and for a large jump in sequence
    * numbers, until the next packet confirms the jump (the sender restarted).
+   * An untimed packet counts for loss but not for jitter: every packet of
+   * an RFC 4733 event carries the event's start timestamp, so its transit
+   * time says nothing about the network.
    */
-  receive(sequence: number, rtpTimestamp: number, arrivalSeconds: number): boolean {
+  receive(sequence: number, rtpTimestamp: number, arrivalSeconds: number, timed = true): boolean {
     const seq = sequence & 0xffff
     if (!this.started) {
       this.started = true
@@ -577,7 +580,7 @@ export class ReceptionStatistics {
       this.probation = minSequential
     }
     const valid = this.updateSequence(seq)
-    if (valid) this.updateJitter(rtpTimestamp >>> 0, arrivalSeconds)
+    if (valid && timed) this.updateJitter(rtpTimestamp >>> 0, arrivalSeconds)
     return valid
   }
 

@@ -87,6 +87,19 @@ export const isIncomplete = (error: SIPParseError, input: Uint8Array | string): 
   error.offset === (typeof input === "string" ? Buffer.byteLength(input, "utf8") : input.length)
 
 /**
+ * Whether `message`'s Require lists the option tag `option` (compared
+ * without case, RFC 3261 §19.2); false when Require does not parse.
+ *
+ * @category headers
+ * @since 0.1.0
+ */
+export const requires = (message: SIPMessage, option: string): boolean => {
+  const required = message.require
+  const wanted = option.toLowerCase()
+  return Result.isSuccess(required) && (required.success ?? []).some((tag) => tag.toLowerCase() === wanted)
+}
+
+/**
  * {@link parseResult} as an Effect.
  *
  * @category parsing

@@ -168,6 +168,7 @@ export interface MemoryNetworkShape {
 }
 
 const keyOf = (endpoint: Endpoint): string => formatEndpoint(endpoint)
+const wildcardOf = (address: string): string => address.includes(":") ? "::" : "0.0.0.0"
 const FIRST_EPHEMERAL_PORT = 49152
 
 /**
@@ -187,7 +188,8 @@ export class MemoryNetwork extends Context.Service<MemoryNetwork, MemoryNetworkS
     let nextPort = FIRST_EPHEMERAL_PORT
 
     const deliver = (packet: Packet): Effect.Effect<void, SipTransportError> => {
-      const node = nodes.get(keyOf(packet.to))
+      // a node bound to the wildcard address receives on every address, as a socket bound to 0.0.0.0 does
+      const node = nodes.get(keyOf(packet.to)) ?? nodes.get(keyOf({ address: wildcardOf(packet.to.address), port: packet.to.port }))
       if (node === undefined) {
         // a datagram to nowhere is lost silently; a connection is refused
         return isReliable(packet.mode)

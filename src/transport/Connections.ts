@@ -10,12 +10,13 @@
  *
  * @since 0.1.0
  */
-import { Clock, Deferred, Duration, Effect, FiberSet, Result, type Scope } from "effect"
+import { Array as Arr, Clock, Deferred, Duration, Effect, FiberSet, Result, type Scope } from "effect"
 import { type Dns, NetAddress } from "effect/net"
 import type { Socket } from "effect/socket"
 import type { Settings } from "../Config.ts"
 import type { ConnectionSnapshot, TransportCounters } from "./DebugDump.ts"
 import { type FramingError, makeFramer, type StreamFramer } from "./Framer.ts"
+import * as Locate from "./Locate.ts"
 import {
   type ConnectionId,
   type Destination,
@@ -98,10 +99,13 @@ const encoder = new TextEncoder()
  */
 export const make = Effect.fnUntraced(function*(options: {
   readonly core: TransportCore.TransportCore
-  readonly resolve: (host: string, port: number) => Effect.Effect<ResolvedDestination, SipTransportError>
+  /** Where a destination may be reached, best first (RFC 3263 §4.2). */
+  readonly resolve: (destination: Destination) => Effect.Effect<Arr.NonEmptyReadonlyArray<ResolvedDestination>, SipTransportError>
+  /** Told of a target that refused the connection, so that later sends try it last. */
+  readonly unreachable: (target: ResolvedDestination) => Effect.Effect<void>
   readonly dial: (destination: ResolvedDestination) => Effect.Effect<OpenedStream, SipTransportError, Scope.Scope>
 }) {
-  const { core, dial, resolve } = options
+  const { core, dial, resolve, unreachable } = options
   const { counters, settings } = core
   const fibers = yield* FiberSet.make()
   const byId = new Map<ConnectionId, LiveConnection>()
@@ -254,22 +258,34 @@ export const make = Effect.fnUntraced(function*(options: {
 
   const accept = (open: Effect.Effect<OpenedStream, SipTransportError, Scope.Scope>) => serve(open, "inbound", undefined)
 
-  /** An open connection to the destination, or a new one (one dial for concurrent senders). */
+  /** An open connection to the destination, or a new one, to the next target when one refuses (RFC 3263 §4.3). */
   const connectionTo = (destination: Destination): Effect.Effect<LiveConnection, SipTransportError> =>
-    Effect.flatMap(resolve(destination.host, destination.port), (resolved) =>
-      Effect.suspend(() => {
-        const key = remoteKey(resolved)
-        const open = byRemote.get(key)
-        if (open !== undefined) return Effect.succeed(open)
-        const pending = dialling.get(key)
-        if (pending !== undefined) return Deferred.await(pending)
-        const ready = Deferred.makeUnsafe<LiveConnection, SipTransportError>()
-        dialling.set(key, ready)
-        return FiberSet.run(fibers, serve(dial(resolved), "outbound", ready)).pipe(
-          Effect.andThen(Deferred.await(ready)),
-          Effect.ensuring(Effect.sync(() => dialling.delete(key)))
-        )
-      }))
+    Effect.flatMap(resolve(destination), ([first, ...rest]) =>
+      rest.reduce(
+        (attempt, next) => Effect.catchIf(attempt, refused, () => tryTarget(next)),
+        tryTarget(first)
+      ))
+
+  const refused = (error: SipTransportError) => error.reason === "ConnectFailed"
+
+  const tryTarget = (target: ResolvedDestination) =>
+    Effect.tapError(connectionAt(target), (error) => refused(error) ? unreachable(target) : Effect.void)
+
+  /** An open connection to the address, or a new one (one dial for concurrent senders). */
+  const connectionAt = (resolved: ResolvedDestination): Effect.Effect<LiveConnection, SipTransportError> =>
+    Effect.suspend(() => {
+      const key = remoteKey(resolved)
+      const open = byRemote.get(key)
+      if (open !== undefined) return Effect.succeed(open)
+      const pending = dialling.get(key)
+      if (pending !== undefined) return Deferred.await(pending)
+      const ready = Deferred.makeUnsafe<LiveConnection, SipTransportError>()
+      dialling.set(key, ready)
+      return FiberSet.run(fibers, serve(dial(resolved), "outbound", ready)).pipe(
+        Effect.andThen(Deferred.await(ready)),
+        Effect.ensuring(Effect.sync(() => dialling.delete(key)))
+      )
+    })
 
   const send = (outgoing: Outgoing): Effect.Effect<SendReceipt, SipTransportError> =>
     Effect.gen(function*() {
@@ -350,14 +366,16 @@ export const makeStreamTransport = Effect.fnUntraced(function*(options: {
   const family = Result.isSuccess(bound) && !NetAddress.isUnspecified(bound.success)
     ? NetAddress.familyOf(bound.success)
     : undefined
+  const locator = yield* Locate.makeLocator({ dns, mode, family })
   const connections = yield* make({
     core,
     dial,
-    resolve: (host, port) =>
+    resolve: (destination) =>
       Effect.map(
-        TransportCore.resolveHost(dns, host, port, family),
-        (ip) => ({ host, address: NetAddress.formatIp(ip), port })
-      )
+        locator.locate(destination),
+        Arr.map(({ address, port }) => ({ host: destination.host, address: NetAddress.formatIp(address), port }))
+      ),
+    unreachable: locator.unreachable
   })
   yield* Effect.forkScoped(listener.run(connections.accept))
   const snapshot = core.snapshot(connections.snapshot)

@@ -45,6 +45,12 @@ export interface Destination {
   readonly host: string
   readonly port: number
   readonly connectionId?: ConnectionId | undefined
+  /**
+   * The URI gave no port (and no `maddr`): a host that is a name is located by
+   * DNS SRV first (RFC 3263 §4.2, see `Locate`); `port` is used only when
+   * there are no SRV records.
+   */
+  readonly locate?: boolean | undefined
 }
 
 /**

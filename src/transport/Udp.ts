@@ -12,6 +12,7 @@ import { Dns, NetAddress } from "effect/net"
 import type { DatagramSocket } from "effect/socket"
 import { VoIPSettings } from "../Config.ts"
 import { makeCounters } from "./DebugDump.ts"
+import * as Locate from "./Locate.ts"
 import type * as SIPMessage from "../sip/SIPMessage.ts"
 import { type Endpoint, formatEndpoint, type SendTarget, SipTransport, SipTransportError } from "./SipTransport.ts"
 import * as TransportCore from "./TransportCore.ts"
@@ -64,6 +65,8 @@ export const make = (
     const dualStack = family === "IPv6" && NetAddress.isUnspecified(boundIp)
     const local: Endpoint = { address: NetAddress.formatIp(boundIp), port: reader.address.port }
     const core = yield* TransportCore.make({ mode: TransportMode.UDP, local, settings, counters: makeCounters() })
+    // one answer per destination for a while: a transaction's retransmissions go where it went first
+    const locator = yield* Locate.makeLocator({ dns, mode: TransportMode.UDP, family: dualStack ? undefined : family })
 
     const write = (payload: Uint8Array, address: NetAddress.InetAddress, target: string) =>
       writer.write({ payload, address }).pipe(
@@ -114,9 +117,9 @@ export const make = (
             detail: "UDP has no connections: the message needs a host and port"
           })
         }
-        const ip = yield* TransportCore.resolveHost(dns, destination.host, destination.port, dualStack ? undefined : family)
-        const address: Endpoint = { address: NetAddress.formatIp(ip), port: destination.port }
-        yield* write(outgoing.bytes, inetFor(ip, destination.port), formatEndpoint(address))
+        const [located] = yield* locator.locate(destination)
+        const address: Endpoint = { address: NetAddress.formatIp(located.address), port: located.port }
+        yield* write(outgoing.bytes, inetFor(located.address, located.port), formatEndpoint(address))
         return yield* core.recordSent(outgoing.bytes, {
           destination: address,
           transport: TransportMode.UDP,

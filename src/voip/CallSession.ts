@@ -14,13 +14,18 @@
  *   after a random wait on the `Clock` (2.1–4 s when we chose the Call-ID,
  *   else 0–2 s). A second re-INVITE of the peer while its first is pending
  *   gets 500 with Retry-After (§14.2).
+ * - An UPDATE from the peer (RFC 3311) with an offer is answered 200 with
+ *   our answer, applied at once; one without is a session refresh (RFC
+ *   4028) answered 200 with Session-Expires. An offer in it while ours is
+ *   pending gets 491, while the peer's is unanswered 500 (§5.2).
  * - Our o= line keeps its session id; its version goes up by one whenever
  *   the description changes (RFC 3264 §8).
  * - Hold by either side is reported as `Held`/`Resumed` events.
  * - Session timers (RFC 4028): our INVITE offers {@link OFFERED_SESSION_EXPIRES}
  *   with Min-SE {@link MIN_SESSION_EXPIRES} (so a peer that requires timers
- *   takes it), and a 422 to it is answered by {@link retryAtMinSE}. The
- *   interval and refresher negotiated in
+ *   takes it), and a 422 to it is answered by {@link retryAtMinSE}; a 422
+ *   to our re-INVITE (refresh, hold, resume) gets the same offer once more,
+ *   asking the 422's Min-SE (§7.4). The interval and refresher negotiated in
  *   the INVITE/2xx that set the call up, and again in every re-INVITE, start
  *   the timer. As refresher we send a re-INVITE (same description, so the
  *   same o= version) at half the interval; otherwise, when no refresh came
@@ -48,6 +53,7 @@ import type { NoPortsAvailableError } from "../rtp/Ports.ts"
 import type { RTPClient } from "../rtp/RTPClient.ts"
 import * as OfferAnswer from "../sdp/OfferAnswer.ts"
 import * as Sdp from "../sdp/Sdp.ts"
+import type { AuthenticatedResponse } from "../sip/client/Authenticated.ts"
 import * as Dialog from "../sip/dialog/Dialog.ts"
 import * as UaCore from "../sip/dialog/UaCore.ts"
 import { parseSessionExpires } from "../sip/headers/Simple.ts"
@@ -113,17 +119,27 @@ export const retryAtMinSE = (
   request: SIPMessage.SIPMessage,
   response: SIPMessage.SIPMessage
 ): Result.Result<SIPMessage.SIPMessage, SIPParseError> | undefined => {
-  if (statusOf(response) !== 422 || request.cseq === undefined) return undefined
-  const minSE = parseSessionExpires(response.headers.get("Min-SE") ?? "")
-  if (Result.isFailure(minSE)) return undefined
-  const asked = request.sessionExpires
-  const interval = minSE.success.deltaSeconds
-  if (Result.isSuccess(asked) && asked.success !== undefined && interval <= asked.success.deltaSeconds) return undefined
+  const interval = raisedMinSE(request, response)
+  if (interval === undefined || request.cseq === undefined) return undefined
   const seq = request.cseq.seq + 1
   let retry = SIPMessage.withHeader(request, "Session-Expires", String(interval))
   retry = Result.flatMap(retry, (message) => SIPMessage.withHeader(message, "Min-SE", String(interval)))
   retry = Result.flatMap(retry, (message) => SIPMessage.withHeader(message, "CSeq", `${seq} ${request.method}`))
   return Result.flatMap(retry, (message) => SIPMessage.mapTopVia(message, (via) => ({ ...via, branch: undefined })))
+}
+
+/**
+ * The Min-SE of `response` when it is a 422 to `request` (RFC 4028 §7.4)
+ * and asking for it could help: it is above the Session-Expires `request`
+ * asked for, or `request` asked for none.
+ */
+const raisedMinSE = (request: SIPMessage.SIPMessage, response: SIPMessage.SIPMessage): number | undefined => {
+  if (statusOf(response) !== 422) return undefined
+  const minSE = parseSessionExpires(response.headers.get("Min-SE") ?? "")
+  if (Result.isFailure(minSE)) return undefined
+  const asked = request.sessionExpires
+  const interval = minSE.success.deltaSeconds
+  return Result.isSuccess(asked) && asked.success !== undefined && interval <= asked.success.deltaSeconds ? undefined : interval
 }
 
 /**
@@ -177,6 +193,15 @@ export const timerHeaders = (timer: SessionTimer | undefined, weAreUac: boolean)
   if (!weAreUac && uacRefreshes) headers.push(["Require", "timer"])
   return headers
 }
+
+/**
+ * Session-Expires and Min-SE for our re-INVITE sent again after a 422 with
+ * Min-SE `minSE` (RFC 4028 §7.4): the running timer's refresher is kept.
+ */
+const atMinSE = (timer: SessionTimer | undefined, minSE: number): Array<readonly [string, string]> => [
+  ...(timer === undefined ? [["Session-Expires", String(minSE)] as const] : timerHeaders({ ...timer, interval: minSE }, true)),
+  ["Min-SE", String(minSE)]
+]
 
 /**
  * The 422 a request with a Session-Expires below our minimum gets (§8.1),
@@ -386,34 +411,61 @@ export const make = (ctx: CallSessionContext): CallSession => {
     return Effect.as(apply(session, media.success), true)
   }
 
+  /**
+   * What a re-INVITE and an UPDATE go through before we answer: an offer
+   * while ours is pending is answered 491, one while the peer's previous
+   * offer is unanswered 500 with Retry-After (§14.2, RFC 3311 §5.2); a
+   * Session-Expires below our minimum 422, a body that is no SDP 400. Gives
+   * the dialog, the RTP session and the offer (none for a late offer or a
+   * bare refresh), or `undefined` once refused.
+   */
+  const admit = (transaction: ServerTransaction, needsSession: boolean) =>
+    Effect.gen(function*() {
+      const request = transaction.request
+      const parsed = request.sdp
+      const offers = request.method === "INVITE" || (Result.isSuccess(parsed) && parsed.success !== undefined)
+      const refused = (status: number, headers?: ReadonlyArray<readonly [string, string]>) =>
+        Effect.as(reply(transaction, status, headers), undefined)
+      if (offers && pending === "ours") return yield* refused(491)
+      if (offers && pending === "theirs") return yield* refused(500, [["Retry-After", String(RETRY_AFTER_SECONDS)]])
+      const dialog = ctx.dialog.get()
+      const session = yield* ctx.session
+      if (dialog === undefined || (Option.isNone(session) && (offers || needsSession))) return yield* refused(491)
+      if (tooBrief(request)) return yield* refused(422, [["Min-SE", String(MIN_SESSION_EXPIRES)]])
+      if (Result.isFailure(parsed)) return yield* refused(400)
+      return { dialog, session, offer: parsed.success }
+    })
+
+  /** Our answer to the peer's offer, applied to the RTP session; `undefined` when no codec fits (488). */
+  const answerOffer = (session: RTPClient, offer: Sdp.SessionDescription) =>
+    Effect.gen(function*() {
+      const answered = versioned(
+        (media) => OfferAnswer.createAnswer(offer, media),
+        (built) => Result.isSuccess(built) ? built.success.description : offer,
+        session.localPort,
+        wanted()
+      )
+      if (Result.isFailure(answered)) return undefined
+      yield* apply(session, answered.success.media)
+      yield* setRemoteHold(offersHold(offer))
+      return answered.success.description
+    })
+
   /** The peer's re-INVITE (§14.2). */
   const onInvite = (transaction: ServerTransaction): Effect.Effect<void> =>
     Effect.gen(function*() {
       const request = transaction.request
-      if (pending === "ours") return yield* reply(transaction, 491)
-      if (pending === "theirs") return yield* reply(transaction, 500, [["Retry-After", String(RETRY_AFTER_SECONDS)]])
-      const dialog = ctx.dialog.get()
-      const session = yield* ctx.session
-      if (dialog === undefined || Option.isNone(session)) return yield* reply(transaction, 491)
-      if (tooBrief(request)) return yield* reply(transaction, 422, [["Min-SE", String(MIN_SESSION_EXPIRES)]])
-      const parsed = request.sdp
-      if (Result.isFailure(parsed)) return yield* reply(transaction, 400)
-      const offer = parsed.success
-      const port = session.value.localPort
+      const admitted = yield* admit(transaction, true)
+      if (admitted === undefined || Option.isNone(admitted.session)) return
+      const { dialog, offer } = admitted
+      const session = admitted.session.value
       let ours: Sdp.SessionDescription
       if (offer === undefined) {
-        ours = offerOf(port, wanted())
+        ours = offerOf(session.localPort, wanted())
       } else {
-        const answered = versioned(
-          (media) => OfferAnswer.createAnswer(offer, media),
-          (built) => Result.isSuccess(built) ? built.success.description : offer,
-          port,
-          wanted()
-        )
-        if (Result.isFailure(answered)) return yield* reply(transaction, 488)
-        ours = answered.success.description
-        yield* apply(session.value, answered.success.media)
-        yield* setRemoteHold(offersHold(offer))
+        const answer = yield* answerOffer(session, offer)
+        if (answer === undefined) return yield* reply(transaction, 488)
+        ours = answer
       }
       const refreshed = timerOf(request, false)
       const ok = Messages.accept(request, dialog.localTag, ctx.contact, Sdp.serialize(ours), timerHeaders(refreshed, false))
@@ -424,7 +476,7 @@ export const make = (ctx: CallSessionContext): CallSession => {
         UaCore.acceptInvite(transaction, ok.success).pipe(
           Effect.flatMap((ack) =>
             offer === undefined
-              ? Effect.flatMap(readAnswer(session.value, ours, ack), (usable) =>
+              ? Effect.flatMap(readAnswer(session, ours, ack), (usable) =>
                 usable ? Effect.void : Effect.logWarning(`the ACK of call ${dialog.callId} had no usable answer`))
               : Effect.void
           ),
@@ -440,6 +492,34 @@ export const make = (ctx: CallSessionContext): CallSession => {
       )
     })
 
+  /**
+   * The peer's UPDATE (RFC 3311 §5.2): with an offer, 200 with our answer
+   * and the media changed at once; without one, a session refresh (RFC 4028)
+   * answered 200 with the negotiated Session-Expires. Either restarts the
+   * session timer.
+   */
+  const onUpdate = (transaction: ServerTransaction): Effect.Effect<void> =>
+    Effect.gen(function*() {
+      const request = transaction.request
+      const admitted = yield* admit(transaction, false)
+      if (admitted === undefined) return
+      const { dialog, offer, session } = admitted
+      const refreshed = timerOf(request, false)
+      const headers = timerHeaders(refreshed, false)
+      let ok: Result.Result<SIPMessage.SIPMessage, SIPParseError>
+      if (offer === undefined || Option.isNone(session)) {
+        ok = Messages.refuse(request, 200, dialog.localTag, { headers: [["Contact", `<${formatUri(ctx.contact)}>`], ...headers] })
+      } else {
+        const answer = yield* answerOffer(session.value, offer)
+        if (answer === undefined) return yield* reply(transaction, 488)
+        ok = Messages.accept(request, dialog.localTag, ctx.contact, Sdp.serialize(answer), headers)
+        if (Result.isSuccess(ok)) local = answer
+      }
+      if (Result.isFailure(ok)) return yield* reply(transaction, 500)
+      yield* Effect.ignore(transaction.respond(ok.success))
+      yield* startTimer(refreshed)
+    })
+
   /** §14.1: how long to wait before sending a re-INVITE again after 491. */
   const glareWait = Effect.map(
     ctx.ownsCallId ? Random.nextIntBetween(210, 400) : Random.nextIntBetween(0, 200),
@@ -449,10 +529,11 @@ export const make = (ctx: CallSessionContext): CallSession => {
   const failed = (reason: string) => new CallError({ action: "re-INVITE", reason })
 
   /**
-   * Sends `method` in the dialog, answering challenges; the dialog continues
-   * after the CSeq of the last attempt. Gives the final response and its transaction.
+   * Sends `method` in the dialog, answering challenges (those of `sessions`,
+   * an earlier exchange, at once); the dialog continues after the CSeq of the
+   * last attempt. Gives the final response and its transaction.
    */
-  const inDialog = (method: string, init: Dialog.RequestInit) =>
+  const inDialog = (method: string, init: Dialog.RequestInit, sessions?: AuthenticatedResponse["sessions"]) =>
     Effect.gen(function*() {
       const dialog = ctx.dialog.get()
       const refused = (reason: string) => new CallError({ action: method, reason })
@@ -460,7 +541,10 @@ export const make = (ctx: CallSessionContext): CallSession => {
       const built = Dialog.createRequest(dialog, method, init)
       if (Result.isFailure(built)) return yield* refused(built.failure.message)
       ctx.dialog.set(built.success.dialog)
-      const sent = yield* env.client.sendAuthenticated(built.success.request, { destination: Dialog.nextHop(built.success.dialog) }).pipe(
+      const sent = yield* env.client.sendAuthenticated(built.success.request, {
+        destination: Dialog.nextHop(built.success.dialog),
+        sessions
+      }).pipe(
         Effect.mapError((error) => new CallError({ action: method, reason: error.message }))
       )
       const usedSeq = sent.transaction.request.cseq?.seq ?? 0
@@ -476,11 +560,18 @@ export const make = (ctx: CallSessionContext): CallSession => {
       if (dialog === undefined || Option.isNone(session)) return yield* failed("the call has no session")
       if (pending !== undefined) return "glare"
       const offer = offerOf(session.value.localPort, direction)
+      const invite = (timerLines: ReadonlyArray<readonly [string, string]>, sessions?: AuthenticatedResponse["sessions"]) =>
+        inDialog("INVITE", {
+          headers: [...Messages.capabilityHeaders(), ["User-Agent", Messages.PRODUCT], ...timerLines],
+          body: Sdp.serialize(offer),
+          contentType: "application/sdp"
+        }, sessions)
       pending = "ours"
-      const { response, transaction } = yield* inDialog("INVITE", {
-        headers: [...Messages.capabilityHeaders(), ["User-Agent", Messages.PRODUCT], ...timerHeaders(timer, true)],
-        body: Sdp.serialize(offer),
-        contentType: "application/sdp"
+      const { response, transaction } = yield* Effect.gen(function*() {
+        const first = yield* invite(timerHeaders(timer, true))
+        // §7.4: once, at the 422's Min-SE with the same offer; a second 422 fails the attempt
+        const minSE = raisedMinSE(first.request, first.response)
+        return minSE === undefined ? first : yield* invite(atMinSE(timer, minSE), first.sessions)
       }).pipe(Effect.ensuring(Effect.sync(() => void (pending = undefined))))
       const status = statusOf(response)
       const confirmed = Dialog.onResponse(ctx.dialog.get() ?? dialog, response)
@@ -582,13 +673,15 @@ export const make = (ctx: CallSessionContext): CallSession => {
       const values = transaction.request.headers.getAll("Refer-To")
       const target = values.length === 1 ? referTarget(values[0]!) : undefined
       if (target === undefined) return yield* reply(transaction, 400)
+      // Dialled and reported before the 202: a blind transferor hangs up as
+      // soon as it has the 202, and an ended call publishes no more events.
+      const placed = yield* Effect.result(ctx.dial(target))
+      if (Result.isSuccess(placed)) yield* ctx.publish({ _tag: "Transferred", call: placed.success })
       yield* reply(transaction, 202)
       yield* env.fork(Effect.gen(function*() {
         yield* notifyTransferor(100, "Trying", false)
-        const placed = yield* Effect.result(ctx.dial(target))
         if (Result.isFailure(placed)) return yield* notifyTransferor(503, "Service Unavailable", true)
         const call = placed.success
-        yield* ctx.publish({ _tag: "Transferred", call })
         const answered = yield* call.states.pipe(
           Stream.filter((state) => state === CallState.ANSWERED || state === CallState.ENDED),
           Stream.runHead
@@ -617,6 +710,6 @@ export const make = (ctx: CallSessionContext): CallSession => {
     held: () => ({ local: heldLocally, remote: heldRemotely }),
     startTimer,
     transfer,
-    handlers: { INVITE: onInvite, INFO: onInfo, REFER: onRefer, NOTIFY: onNotify }
+    handlers: { INVITE: onInvite, UPDATE: onUpdate, INFO: onInfo, REFER: onRefer, NOTIFY: onNotify }
   }
 }

@@ -30,16 +30,19 @@ export const ALLOWED_METHODS: ReadonlyArray<string> = [
   "MESSAGE",
   "INFO",
   "REFER",
-  "NOTIFY"
+  "NOTIFY",
+  "UPDATE",
+  "PRACK"
 ]
 
 /**
- * The option tags (RFC 3261 §19.2) we implement: session timers (RFC 4028).
+ * The option tags (RFC 3261 §19.2) we implement: session timers (RFC 4028)
+ * and reliable provisional responses (RFC 3262), both ways.
  *
  * @category constants
  * @since 0.1.0
  */
-export const SUPPORTED_OPTIONS: ReadonlyArray<string> = ["timer"]
+export const SUPPORTED_OPTIONS: ReadonlyArray<string> = ["timer", "100rel"]
 
 /**
  * The bodies we take: session descriptions, text for MESSAGE, DTMF for
@@ -71,9 +74,12 @@ export const PRODUCT = "effect-voip"
  * @category headers
  * @since 0.1.0
  */
-export const capabilityHeaders = (allowed: ReadonlyArray<string> = ALLOWED_METHODS): Array<readonly [string, string]> => [
+export const capabilityHeaders = (
+  allowed: ReadonlyArray<string> = ALLOWED_METHODS,
+  supported: ReadonlyArray<string> = SUPPORTED_OPTIONS
+): Array<readonly [string, string]> => [
   ["Allow", allowed.join(", ")],
-  ["Supported", SUPPORTED_OPTIONS.join(", ")]
+  ["Supported", supported.join(", ")]
 ]
 
 const contactHeader = (contact: SIPURI): readonly [string, string] => ["Contact", `<${formatUri(contact)}>`]

@@ -3,13 +3,18 @@
  * machine, its dialog and its media.
  *
  * - Incoming: the phone answers the INVITE 180 Ringing at once and the
- *   call is RINGING. `answer()` opens the RTP session, sends the 2xx with
+ *   call is RINGING. When the INVITE has `Require: 100rel` (RFC 3262) the
+ *   180 is reliable: sent again until its PRACK (answered 200; one matching
+ *   nothing unacknowledged gets 481), and without one within 64·T1 the
+ *   INVITE is refused 500 (§3); `answer()` first waits for that PRACK.
+ *   `answer()` opens the RTP session, sends the 2xx with
  *   the SDP answer (again and again until the ACK, RFC 3261 §13.3.1.4) and
  *   returns once the ACK made the call ANSWERED; `deny()` refuses with 486
  *   or 603. A CANCEL from the caller is answered 487 and ends the call.
  * - Outgoing: DIALING once the INVITE is sent (answering 401/407 with
  *   credentials); a 180 is an event, a provisional response with SDP brings
- *   early media and PROGRESS; the 2xx is acknowledged (to the Contact,
+ *   early media and PROGRESS; a reliable one (`Require: 100rel`, RFC 3262)
+ *   is PRACKed in its early dialog once per RSeq; the 2xx is acknowledged (to the Contact,
  *   through the route set) and the call is ANSWERED; a failure response ends
  *   it with its reason. `cancel()` sends CANCEL (after a provisional
  *   response, §9.1) and the call is CANCELING until the INVITE's final
@@ -20,8 +25,9 @@
  *   with `InvalidStateError` otherwise.
  *
  * Requests inside the dialog go to a handler per method: BYE here, and
- * re-INVITE and INFO from the call's session (`CallSession`: hold and
- * resume from either side, media changes, SIP INFO DTMF); the others are
+ * re-INVITE, UPDATE, INFO, REFER and NOTIFY from the call's session
+ * (`CallSession`: hold and resume from either side, media changes, session
+ * refreshes, SIP INFO DTMF, transfers); the others are
  * answered 405 with the methods the call handles.
  *
  * @since 0.1.0
@@ -43,10 +49,10 @@ import * as Dialog from "../sip/dialog/Dialog.ts"
 import * as Forks from "../sip/dialog/Forks.ts"
 import * as UaCore from "../sip/dialog/UaCore.ts"
 import type { NameAddr } from "../sip/HeaderValues.ts"
-import type * as SIPMessage from "../sip/SIPMessage.ts"
+import * as SIPMessage from "../sip/SIPMessage.ts"
 import { SIPStatus } from "../sip/SIPStatus.ts"
 import type { ClientTransaction } from "../sip/transaction/ClientTransaction.ts"
-import { type ServerTransaction, trying } from "../sip/transaction/ServerTransaction.ts"
+import { type RespondError, type ServerTransaction, trying } from "../sip/transaction/ServerTransaction.ts"
 import { formatUri, type SIPURI } from "../sip/Uri.ts"
 import type { SipTransportError } from "../transport/SipTransport.ts"
 import * as CallMedia from "./CallMedia.ts"
@@ -232,8 +238,9 @@ const makeCore = (env: CallEnvironment, initial: CallState) =>
       })
 
     /** Ends the call once: state, reason, media, routing. Later calls do nothing. */
+    // uninterruptible: a racing loser interrupted mid-way would leave the events stream open
     const finish = (why: EndReason): Effect.Effect<void> =>
-      Effect.gen(function*() {
+      Effect.uninterruptible(Effect.gen(function*() {
         if (reason !== undefined) return
         reason = why
         for (const key of keys) env.dialogs.delete(key)
@@ -243,7 +250,7 @@ const makeCore = (env: CallEnvironment, initial: CallState) =>
         yield* PubSub.end(events, { _tag: "Ended", reason: why })
         yield* media.close
         yield* Scope.close(mediaScope, Exit.void)
-      })
+      }))
 
     const register = (self: CallRuntime) => {
       runtime = self
@@ -381,10 +388,12 @@ const dialogReceiver = (
   core: Core,
   dialog: { get: () => Dialog.Dialog | undefined; set: (dialog: Dialog.Dialog) => void },
   session: CallSession.CallSession,
-  onBye: Effect.Effect<void>
+  onBye: Effect.Effect<void>,
+  extra: Readonly<Record<string, (transaction: ServerTransaction) => Effect.Effect<void>>> = {}
 ) => {
   const handlers: Record<string, (transaction: ServerTransaction) => Effect.Effect<void>> = {
     ...session.handlers,
+    ...extra,
     BYE: (transaction) =>
       core.withLock(Effect.gen(function*() {
         yield* respond(transaction, 200)
@@ -460,7 +469,8 @@ const sendInDialog = (
 /**
  * The call for an INVITE the phone received (no To tag): 100 Trying at
  * once; 488 when the offer has no codec we take and 400 when it is not SDP,
- * and then there is no call; otherwise 180 Ringing and the call, RINGING.
+ * and then there is no call; otherwise 180 Ringing (reliable when the
+ * INVITE requires 100rel) and the call, RINGING.
  *
  * @category constructors
  * @since 0.1.0
@@ -508,6 +518,8 @@ export const makeIncoming = (
     }
     let dialog = early.success
     const core = yield* makeCore(env, CallState.RINGING)
+    // only Require: 100rel makes our 1xx reliable; with Supported: 100rel alone we may choose, and do not
+    const reliable = SIPMessage.requires(invite, "100rel") ? yield* UaCore.reliableProvisionals(transaction) : undefined
     const dialogRef = { get: () => dialog, set: (next: Dialog.Dialog) => void (dialog = next) }
     const session = makeSession(env, core, dialogRef, { contact, codecs, ownsCallId: false })
     let answering = false
@@ -543,9 +555,27 @@ export const makeIncoming = (
       return Effect.as(Effect.ignore(session.update(media.success[0])), true)
     }
 
+    const refuseUnlessRinging = (action: string) =>
+      Effect.flatMap(ringingNow, (ringing) => ringing ? Effect.void : core.refuse(action, [CallState.RINGING]))
+
+    /**
+     * RFC 3262 §3 requires the PRACK before the 2xx only when a reliable 18x
+     * carried SDP; ours never do, but the PRACK still comes first, which the
+     * callers that require 100rel expect. The call stays cancellable
+     * meanwhile, and ends with 500 if the PRACK never comes.
+     */
+    const awaitPrack = (provisionals: UaCore.ReliableProvisionals) =>
+      Effect.gen(function*() {
+        yield* core.withLock(refuseUnlessRinging("answer"))
+        return yield* Effect.raceFirst(Effect.as(provisionals.acknowledged, true), Effect.as(Deferred.await(core.ended), false)).pipe(
+          Effect.mapError((error) => new CallError({ action: "answer", reason: error.message }))
+        )
+      })
+
     const answer = Effect.gen(function*() {
+      if (reliable !== undefined && !(yield* awaitPrack(reliable))) return
       yield* core.withLock(Effect.gen(function*() {
-        if (!(yield* ringingNow)) return yield* core.refuse("answer", [CallState.RINGING])
+        yield* refuseUnlessRinging("answer")
         answering = true
       }))
       const failAnswer = <E>(status: number, error: E) =>
@@ -587,7 +617,7 @@ export const makeIncoming = (
 
     const deny = (status: DenyStatus = 486) =>
       core.withLock(Effect.gen(function*() {
-        if (!(yield* ringingNow)) return yield* core.refuse("deny", [CallState.RINGING])
+        yield* refuseUnlessRinging("deny")
         yield* refuseWith(status, EndReason.denied(status))
       }))
 
@@ -617,7 +647,12 @@ export const makeIncoming = (
 
     const runtime: CallRuntime = {
       call,
-      receive: dialogReceiver(core, dialogRef, session, core.finish(EndReason.remoteHangup)),
+      receive: dialogReceiver(core, dialogRef, session, core.finish(EndReason.remoteHangup), {
+        PRACK: (prack) => {
+          const answer = (matched: boolean) => respond(prack, matched ? 200 : SIPStatus.CALL_OR_TRANSACTION_DOES_NOT_EXIST.value)
+          return reliable === undefined ? answer(false) : reliable.prack(prack.request, answer)
+        }
+      }),
       release: core.withLock(Effect.gen(function*() {
         if (yield* ringingNow) return yield* refuseWith(486, EndReason.denied(486))
         if ((yield* core.current) === CallState.ANSWERED) yield* hangupNow
@@ -634,9 +669,25 @@ export const makeIncoming = (
     core.register(runtime)
     core.trackDialog(dialog)
 
-    yield* transaction.respond(ringing).pipe(
-      Effect.catch((error) => Effect.andThen(Effect.logWarning(`cannot send 180: ${error.message}`), core.finish(EndReason.failed(503, error.message))))
-    )
+    const ringingFailed = (error: { readonly message: string }) =>
+      Effect.andThen(Effect.logWarning(`cannot send 180: ${error.message}`), core.finish(EndReason.failed(503, error.message)))
+    if (reliable === undefined) {
+      yield* transaction.respond(ringing).pipe(Effect.catch(ringingFailed))
+    } else {
+      const retransmission: Effect.Effect<void, UaCore.PrackTimeoutError | RespondError> = yield* reliable.send(ringing).pipe(
+        Effect.catch((error) => Effect.as(ringingFailed(error), Effect.void))
+      )
+      yield* env.fork(
+        retransmission.pipe(
+          Effect.catchTag("PrackTimeoutError", (error) =>
+            core.withLock(Effect.gen(function*() {
+              if (yield* ringingNow) yield* refuseWith(500, EndReason.failed(500, error.message))
+            }))),
+          Effect.catch((error) => Effect.logDebug(`reliable 180 of call ${callId} stopped: ${error.message}`)),
+          Effect.raceFirst(Deferred.await(core.ended))
+        )
+      )
+    }
     yield* env.fork(
       Effect.flatMap(transaction.cancelled, () =>
         core.withLock(Effect.gen(function*() {
@@ -787,8 +838,46 @@ export const makeOutgoing = (
           case "Retransmission":
             return
           default:
-            if (status < 200) yield* onProvisional(response, event)
+            if (status >= 200) return
+            if (!(yield* acknowledgeReliable(response))) return
+            yield* onProvisional(response, event)
         }
+      })
+
+    /**
+     * PRACKs a reliable provisional response in its early dialog (RFC 3262
+     * §4); `false` for one to drop unprocessed (a retransmission, a skipped
+     * RSeq). The PRACK runs in the background: the INVITE's responses go on.
+     */
+    const acknowledgeReliable = (response: SIPMessage.SIPMessage) =>
+      Effect.gen(function*() {
+        const checked = Forks.reliable(forks, response)
+        if (Result.isFailure(checked)) {
+          yield* Effect.logWarning(`cannot PRACK a provisional response of call ${callId}: ${checked.failure.message}`)
+          return true
+        }
+        forks = checked.success.state
+        const reliability = checked.success.reliability
+        if (reliability._tag === "Drop") return false
+        if (reliability._tag === "Unreliable") return true
+        const early = reliability.dialog
+        yield* env.fork(
+          client.sendAuthenticated(reliability.prack, { destination: Dialog.nextHop(early) }).pipe(
+            Effect.tap(({ request, response: answer }) => {
+              // a challenged PRACK went again with a higher CSeq: the dialog continues after it
+              const usedSeq = request.cseq?.seq ?? 0
+              const current = forks.dialogs.get(early.remoteTag)
+              if (current !== undefined && (current.localSeq ?? 0) < usedSeq) {
+                forks = Forks.update(forks, { ...current, localSeq: usedSeq })
+              }
+              return statusOf(answer) >= 300
+                ? Effect.logWarning(`PRACK of call ${callId} was answered ${statusOf(answer)} ${answer.reason}`)
+                : Effect.void
+            }),
+            Effect.catch((error) => Effect.logWarning(`PRACK of call ${callId} failed: ${describe(error)}`))
+          )
+        )
+        return true
       })
 
     const onTransaction = (invited: ClientTransaction) =>

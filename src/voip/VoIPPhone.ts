@@ -136,6 +136,16 @@ export interface VoIPPhoneShape {
 }
 
 /**
+ * Why the standard phone layer could not be built: account settings or a
+ * transport that cannot be set up (a port in use), NAT settings, the RTP
+ * port range, or a registration that failed for good.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export type PhoneLayerError = AccountSettingsError | SipTransportError | NATError | RegistrationError | InvalidRangeError
+
+/**
  * `start` failed: the client layer failed (for the standard one: bad
  * account settings, a port in use, bad NAT settings) or the registration
  * failed for good. The phone is `FAILED`. (Building the layer fails with
@@ -170,7 +180,7 @@ export class VoIPPhone extends Context.Service<VoIPPhone, VoIPPhoneShape>()("eff
     options: PhoneOptions<R> = {}
   ): Layer.Layer<
     VoIPPhone,
-    AccountSettingsError | SipTransportError | NATError | RegistrationError | InvalidRangeError,
+    PhoneLayerError,
     R | VoIPSettings | Dns.Dns
   > => layerWithClient(parameters, SIPClient.layerStack(stackOptions(parameters)), options)
 
@@ -337,9 +347,11 @@ export const make = <EC, RC, R>(
         const client = Context.get(yield* Layer.buildWithScope(clientLayer, scope), SIPClient)
         yield* client.statusChanges.pipe(
           Stream.runForEach((next) => SubscriptionRef.set(status, next)),
-          Effect.forkIn(scope)
+          Effect.forkIn(scope, { startImmediately: true })
         )
         yield* client.registered
+        // the copying fiber may not have run yet: `start` returns with the status it waited for
+        yield* SubscriptionRef.set(status, yield* client.status)
         const fibers = yield* FiberSet.make().pipe(Scope.provide(scope))
         const env: CallEnvironment = {
           client,
@@ -428,7 +440,7 @@ export const make = <EC, RC, R>(
     return {
       parameters,
       status: SubscriptionRef.get(status),
-      statusChanges: SubscriptionRef.changes(status),
+      statusChanges: Stream.changes(SubscriptionRef.changes(status)),
       start,
       stop,
       call,

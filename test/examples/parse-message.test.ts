@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process"
 import * as path from "node:path"
 import { repoRoot } from "../support/vectors.ts"
 
-describe("examples/parse-message.ts (npm start)", () => {
+describe("examples/parse-message.ts", () => {
   it("prints the typed view of the INVITE, the negotiated media and a 200 OK", () => {
     const output = execFileSync(
       path.join(repoRoot, "node_modules/.bin/node"),

@@ -243,6 +243,22 @@ describe("RTCP reception statistics (RFC 3550 appendix A)", () => {
     expect(bumpy.reportBlock(1).jitter).toBe(9)
   })
 
+  it("RFC 4733 event packets (untimed) count for loss, not for jitter", () => {
+    // 30 packets 20 ms apart; 10 to 19 are an event's, all stamped with its start
+    const timestamp = (i: number) => (i >= 10 && i < 20 ? 1600 : 160 * i)
+    const untimed = new Rtcp.ReceptionStatistics(1, 8000)
+    const timed = new Rtcp.ReceptionStatistics(1, 8000)
+    for (let i = 0; i < 30; i++) {
+      untimed.receive(i, timestamp(i), 0.02 * i, i < 10 || i >= 20)
+      timed.receive(i, timestamp(i), 0.02 * i)
+    }
+    expect(untimed.jitter).toBeCloseTo(0, 9)
+    expect(timed.jitter).toBeGreaterThan(50)
+    expect(untimed.received).toBe(timed.received)
+    expect(untimed.extendedHighestSequence).toBe(29)
+    expect(untimed.cumulativeLost).toBe(timed.cumulativeLost)
+  })
+
   it("LSR / DLSR from a received SR, and the sender's round-trip time from them", () => {
     const stats = new Rtcp.ReceptionStatistics(1, 8000)
     stats.receive(1, 0, 0)

@@ -6,7 +6,7 @@ set -euo pipefail
 
 declare -A PACKAGE_OF=(
   [sipp]=sip-tester [baresip]=baresip-core [kamailio]=kamailio [sipsak]=sipsak [tshark]=tshark
-  [sox]=sox [espeak-ng]=espeak-ng [openssl]=openssl [ip]=iproute2 [ping]=iputils-ping [python3]=python3
+  [sox]=sox [espeak-ng]=espeak-ng [openssl]=openssl [ip]=iproute2 [ping]=iputils-ping [python3]=python3 [dnsmasq]=dnsmasq-base
 )
 missing=()
 for tool in "${!PACKAGE_OF[@]}"; do

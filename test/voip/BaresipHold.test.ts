@@ -9,44 +9,12 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Stream } from "effect"
-import { execFileSync } from "node:child_process"
-import * as fs from "node:fs"
-import * as path from "node:path"
+import { concat } from "../../src/rtp/Audio.ts"
+import { rms } from "../../src/testing/Recording.ts"
 import type { EndReason } from "../../src/voip/CallState.ts"
 import type { CallEvent } from "../../src/voip/VoIPCall.ts"
-import { capture, checkCapture, freePort, labDir, labMedia, labOut, labPhone, start, within } from "./lab.ts"
-
-/** baresip's RTP ports: away from ours, the lab's defaults and the other baresip tests' range. */
-const BARESIP_RTP = "23050-23099"
-
-/** The RMS amplitude of `frames` as a fraction of full scale. */
-const rms = (frames: ReadonlyArray<Int16Array>): number => {
-  let sum = 0
-  let count = 0
-  for (const frame of frames) {
-    for (const sample of frame) sum += (sample / 32768) ** 2
-    count += frame.length
-  }
-  return count === 0 ? 0 : Math.sqrt(sum / count)
-}
-
-/** A baresip configuration directory in `dir` (from the lab's template) for user bob on 127.0.0.1:`sipPort`, no registration. */
-const configureBaresip = (dir: string, sipPort: number, ctrlPort: number) => {
-  fs.mkdirSync(path.join(dir, "rec"), { recursive: true })
-  const modules = execFileSync("bash", ["-c", "dpkg -L baresip-core | grep -m1 '/baresip/modules$'"], { encoding: "utf8" }).trim()
-  const placeholders: Record<string, string> = {
-    IP: "127.0.0.1",
-    SIP_PORT: String(sipPort),
-    CTRL_PORT: String(ctrlPort),
-    RTP_PORTS: BARESIP_RTP,
-    SRC_WAV: path.join(labDir, "media", "prompt.wav"),
-    REC_DIR: path.join(dir, "rec"),
-    MODULE_PATH: modules
-  }
-  const template = fs.readFileSync(path.join(labDir, "baresip", "config.template"), "utf8")
-  fs.writeFileSync(path.join(dir, "config"), template.replace(/@([A-Z_]+)@/g, (whole, name: string) => placeholders[name] ?? whole))
-  fs.writeFileSync(path.join(dir, "accounts"), `<sip:bob@127.0.0.1:${sipPort}>;regint=0;audio_codecs=PCMU\n`)
-}
+import { BARESIP_RTP, controlledBaresip, exitsOk, freePortPair } from "./baresip.ts"
+import { capture, checkCapture, freePort, labMedia, labOut, labPhone, within } from "./lab.ts"
 
 interface Outcome {
   readonly holds: ReadonlyArray<CallEvent>
@@ -60,8 +28,7 @@ describe("the phone against baresip: hold and resume", () => {
       yield* labMedia
       const out = yield* labOut
       const ourPort = yield* freePort
-      const sipPort = yield* freePort
-      const ctrlPort = yield* freePort
+      const sipPort = yield* freePortPair
       const recording = yield* capture(out, "baresip-holds", [ourPort, sipPort])
       const outcome = yield* Deferred.make<Outcome>()
       const phone = yield* labPhone(ourPort, (call) =>
@@ -79,28 +46,26 @@ describe("the phone against baresip: hold and resume", () => {
           const all = Array.from(yield* Fiber.join(events))
           yield* Deferred.succeed(outcome, {
             holds: all.filter((event) => event._tag === "Held" || event._tag === "Resumed"),
-            heardAfterResume: rms(Array.from(yield* Fiber.join(heard))),
+            // as a fraction of full scale
+            heardAfterResume: rms(concat(Array.from(yield* Fiber.join(heard)))) / 32768,
             end
           })
         }))
 
-      const dir = path.join(out, "bob-holds")
-      configureBaresip(dir, sipPort, ctrlPort)
-      const bob = yield* start("baresip", ["-4", "-v", "-f", dir, "-t", "40"], { limitMillis: 45_000 })
-      const control = yield* start(
-        "python3",
-        [
-          path.join(labDir, "tools", "baresip-ctrl.py"),
-          "--port", String(ctrlPort), "--timeout", "35",
-          `cmd:dial sip:lab@127.0.0.1:${ourPort}`, "wait:CALL_ESTABLISHED:10",
-          "sleep:2000", "cmd:hold",
-          "sleep:2000", "cmd:resume",
-          "sleep:3000", "cmd:hangup", "wait:CALL_CLOSED:10", "cmd:quit"
-        ],
-        { limitMillis: 40_000 }
-      )
-      const code = yield* within(control.exited, "the controller", 40)
-      expect({ code, output: code === 0 ? "" : `${control.output()}\n${bob.output()}` }).toEqual({ code: 0, output: "" })
+      const { controller, proc: bob } = yield* controlledBaresip({
+        out,
+        name: "bob-holds",
+        account: { user: "bob" },
+        rtpPorts: BARESIP_RTP.hold,
+        sipPort,
+        timeoutSeconds: 40
+      }, [
+        `cmd:dial sip:lab@127.0.0.1:${ourPort}`, "wait:CALL_ESTABLISHED:10",
+        "sleep:2000", "cmd:hold",
+        "sleep:2000", "cmd:resume",
+        "sleep:3000", "cmd:hangup", "wait:CALL_CLOSED:10", "cmd:quit"
+      ])
+      yield* exitsOk(controller, "the controller", 40, () => `${controller.output()}\n${bob.output()}`)
 
       const result = yield* within(Deferred.await(outcome), "our handler")
       expect(result.holds).toEqual([{ _tag: "Held", by: "remote" }, { _tag: "Resumed", by: "remote" }])

@@ -20,7 +20,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Wav from "../../src/rtp/Wav.ts"
 import { bestOffset, chirp } from "../rtp/session/helpers.ts"
-import { capture, checkCapture, freePort, labDir, labMedia, labOut, listeningOn, receivedAudio, repoRoot, scenario, sipp, sippOk, start, within } from "./lab.ts"
+import { capture, checkCapture, freePort, labDir, labMedia, labOut, receivedAudio, repoRoot, sippCalls, sippOk, sippUas, start, within } from "./lab.ts"
 
 const node = path.join(repoRoot, "node_modules", ".bin", "node")
 
@@ -46,24 +46,6 @@ const stopExample = (run: { readonly signal: (s: NodeJS.Signals) => Effect.Effec
       "status DEREGISTERING",
       "status INACTIVE"
     ])
-  })
-
-/** Ports for one SIPp UAC call and the call itself: `uac-call.xml` to `ourPort`, audio for `holdMs` before `1234#`. */
-const sippCalls = (ourPort: number, holdMs: number, ports?: { readonly sip: number; readonly media: number }) =>
-  Effect.gen(function*() {
-    const { dtmfMs } = yield* labMedia
-    const sippPort = ports?.sip ?? (yield* freePort)
-    const mediaPort = ports?.media ?? (yield* freePort)
-    const uac = yield* sipp([
-      `127.0.0.1:${ourPort}`,
-      "-sf", scenario("uac-call.xml"),
-      "-i", "127.0.0.1", "-p", String(sippPort),
-      "-mi", "127.0.0.1", "-mp", String(mediaPort),
-      "-s", "lab", "-m", "1", "-d", String(holdMs),
-      "-key", "dtmf_ms", String(dtmfMs + 200), "-key", "from_user", "sipp"
-    ])
-    sippOk({ code: yield* uac.exited, output: uac.output() })
-    return { sippPort, mediaPort }
   })
 
 const DIGITS = ["1", "2", "3", "4", "#"].map((digit) => `dtmf ${digit}`)
@@ -186,19 +168,12 @@ describe("the phone examples against SIPp", () => {
     Effect.gen(function*() {
       const out = yield* labOut
       const ourPort = yield* freePort
-      const sippPort = yield* freePort
-      const mediaPort = yield* freePort
       const message = chirp(1)
       const wav = path.join(out, "message.wav")
       fs.writeFileSync(wav, Wav.encode(message))
+      // SIPp answers only once called, so the capture still sees the whole call
+      const { mediaPort, port: sippPort, proc: uas } = yield* sippUas("uas-answer.xml", ["-d", "200", "-rtp_echo"])
       const recording = yield* capture(out, "dialer", [ourPort, sippPort, mediaPort])
-      const uas = yield* sipp([
-        "-sf", scenario("uas-answer.xml"),
-        "-i", "127.0.0.1", "-p", String(sippPort),
-        "-mi", "127.0.0.1", "-mp", String(mediaPort),
-        "-m", "1", "-d", "200", "-rtp_echo"
-      ])
-      yield* listeningOn(sippPort)
       const run = yield* example("dialer", ourPort, { VOIP_PLAY: wav, VOIP_CALL_TO: `sip:lab@127.0.0.1:${sippPort}` })
       const code = yield* within(run.exited, "the dialer to exit")
       expect({ code, output: code === 0 ? "" : run.output() }).toEqual({ code: 0, output: "" })

@@ -6,7 +6,7 @@
  * lifetime, and every action the state forbids.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Queue, Result, Stream } from "effect"
+import { Effect, Fiber, Result, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { PayloadType } from "../../src/rtp/PayloadType.ts"
 import * as OfferAnswer from "../../src/sdp/OfferAnswer.ts"
@@ -14,46 +14,31 @@ import * as Sdp from "../../src/sdp/Sdp.ts"
 import * as Dialog from "../../src/sip/dialog/Dialog.ts"
 import * as UaCore from "../../src/sip/dialog/UaCore.ts"
 import type * as SIPMessage from "../../src/sip/SIPMessage.ts"
-import { MemoryNetwork } from "../../src/testing/MemoryTransport.ts"
 import { CallState } from "../../src/voip/CallState.ts"
-import type { VoIPCall } from "../../src/voip/VoIPCall.ts"
 import type { IncomingCallHandler } from "../../src/voip/VoIPPhone.ts"
 import { isResponse, sendTimes } from "../sip/transaction/helpers.ts"
 import {
   ALICE,
   BOB,
+  handing,
   inbox,
   invite,
   nextRequest,
   offerSdp,
   type Peer,
-  peerAt,
   peerResponse,
-  phoneAt,
-  rtpNetwork,
+  phoneAndPeer,
+  refusesWhileAnswered,
   sdpPort,
   settle,
   toPhone,
   world
 } from "./helpers.ts"
+import { statusOf } from "./answered.ts"
 
 const PEER_RTP = 30000
 
-/** A handler that hands each call to the test and keeps it until it ends. */
-const handing = Effect.gen(function*() {
-  const calls = yield* Queue.unbounded<VoIPCall>()
-  const handler: IncomingCallHandler = (call) => Effect.andThen(Queue.offer(calls, call), call.ended)
-  return { handler, next: Queue.take(calls) }
-})
-
-const setup = (handler?: IncomingCallHandler) =>
-  Effect.gen(function*() {
-    const tap = yield* (yield* MemoryNetwork).tap
-    const rtp = yield* rtpNetwork
-    const phone = yield* phoneAt(ALICE, rtp, { rtpLow: 20000, onIncomingCall: handler })
-    const peer = yield* peerAt(BOB)
-    return { tap, rtp, phone, peer }
-  })
+const setup = (handler?: IncomingCallHandler) => phoneAndPeer({ onIncomingCall: handler })
 
 /** The peer's INVITE to the phone: its transaction and an inbox of its responses. */
 const dial = (peer: Peer, request: SIPMessage.SIPMessage = invite(BOB, ALICE, offerSdp(BOB.address, PEER_RTP))) =>
@@ -62,8 +47,6 @@ const dial = (peer: Peer, request: SIPMessage.SIPMessage = invite(BOB, ALICE, of
     const responses = yield* inbox(Stream.ignore(transaction.responses))
     return { request, transaction, responses }
   })
-
-const statusOf = (response: SIPMessage.SIPMessage) => response.status === 0 ? 0 : response.status.value
 
 describe("incoming calls", () => {
   it.effect("100, then 180 with our tag and Contact, RINGING; answer() sends the SDP answer until the ACK, ANSWERED after it", () =>
@@ -238,15 +221,7 @@ describe("incoming calls", () => {
       const ok = yield* transaction.final
       yield* UaCore.acknowledge(peer.layer, transaction, Result.getOrThrow(Dialog.fromResponse(request, ok)))
       yield* Fiber.join(answering)
-      expect([
-        yield* refusal(call.answer),
-        yield* refusal(call.deny()),
-        yield* refusal(call.cancel)
-      ]).toMatchObject([
-        { action: "answer", state: "ANSWERED", allowed: ["RINGING"] },
-        { action: "deny", state: "ANSWERED", allowed: ["RINGING"] },
-        { action: "cancel", state: "ANSWERED", allowed: ["DIALING", "PROGRESS"] }
-      ])
+      yield* refusesWhileAnswered(call)
       yield* call.hangup
       const bye = yield* nextRequest(peer)
       yield* bye.respond(peerResponse(bye.request, 200))

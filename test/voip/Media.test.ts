@@ -5,26 +5,22 @@
  * and barge-in: a prompt cut by a digit, or by the hangup.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Queue, Stream } from "effect"
-import { TestClock } from "effect/testing"
+import { Effect, Fiber, Stream } from "effect"
 import * as Audio from "../../src/rtp/Audio.ts"
 import * as Linear8 from "../../src/rtp/Linear8.ts"
 import { CallState } from "../../src/voip/CallState.ts"
-import type { VoIPCall } from "../../src/voip/VoIPCall.ts"
-import type { IncomingCallHandler } from "../../src/voip/VoIPPhone.ts"
 import { bestOffset, chirp, concat } from "../rtp/session/helpers.ts"
-import { ALICE, BOB, phoneAt, rtpNetwork, settle, world } from "./helpers.ts"
+import { ALICE, BOB, energy, handing, phoneAt, rtpNetwork, runFor, settle, world } from "./helpers.ts"
 
 /** Alice calls Bob, Bob answers: both calls ANSWERED. */
 const connected = Effect.gen(function*() {
   const rtp = yield* rtpNetwork
-  const calls = yield* Queue.unbounded<VoIPCall>()
-  const handler: IncomingCallHandler = (call) => Effect.andThen(Queue.offer(calls, call), call.ended)
-  yield* phoneAt(BOB, rtp, { rtpLow: 20100, onIncomingCall: handler })
+  const calls = yield* handing
+  yield* phoneAt(BOB, rtp, { rtpLow: 20100, onIncomingCall: calls.handler })
   const alice = yield* phoneAt(ALICE, rtp, { rtpLow: 20000 })
   const caller = yield* alice.call(`sip:phone@${BOB.address}:${BOB.port}`)
   yield* settle
-  const callee = yield* Queue.take(calls)
+  const callee = yield* calls.next
   const silentBefore = yield* callee.readAudio(160, true)
   yield* callee.answer
   yield* settle
@@ -32,16 +28,6 @@ const connected = Effect.gen(function*() {
   return { caller, callee, silentBefore }
 })
 
-/** Moves the clock in 20 ms steps, letting the sessions send and play out each slot. */
-const run = (millis: number) =>
-  Effect.gen(function*() {
-    for (let elapsed = 0; elapsed < millis; elapsed += 20) {
-      yield* TestClock.adjust("20 millis")
-      yield* settle
-    }
-  })
-
-const energy = (samples: Int16Array) => samples.reduce((sum, sample) => sum + Math.abs(sample), 0) / Math.max(1, samples.length)
 
 describe("call media", () => {
   it.effect("audio through the Stream API: a chirp Alice plays arrives at Bob", () =>
@@ -51,7 +37,7 @@ describe("call media", () => {
       const recording = yield* Effect.forkChild(callee.audio.pipe(Stream.take(60), Stream.runCollect))
       yield* settle
       const playing = yield* Effect.forkChild(caller.play(Audio.fromSamples(signal)))
-      yield* run(1300)
+      yield* runFor(1300)
       yield* Fiber.join(playing)
       const { correlation } = bestOffset(signal, concat(Array.from(yield* Fiber.join(recording))))
       expect(correlation).toBeGreaterThan(0.99)
@@ -71,7 +57,7 @@ describe("call media", () => {
       const reader = yield* Effect.forkChild(Effect.gen(function*() {
         for (let i = 0; i < 40; i++) reads.push(yield* callee.readAudio(160, true))
       }))
-      yield* run(1000)
+      yield* runFor(1000)
       yield* Fiber.join(reader)
       expect(reads.every((read) => read.length === 160)).toBe(true)
       const heard = Linear8.toInt16(new Uint8Array(reads.flatMap((read) => Array.from(read))))
@@ -90,7 +76,7 @@ describe("call media", () => {
       yield* settle
       expect(yield* callee.getDtmf()).toBe("")
       const sending = yield* Effect.forkChild(caller.sendDtmf("12#"))
-      yield* run(1500)
+      yield* runFor(1500)
       yield* Fiber.join(sending)
       expect(Array.from(yield* Fiber.join(stream)).join("")).toBe("12#")
       expect(Array.from(yield* Fiber.join(events))).toEqual([
@@ -109,18 +95,18 @@ describe("call media", () => {
       const { callee, caller } = yield* connected
       const prompt = chirp(5)
       const playing = yield* Effect.forkChild(callee.playUntilDtmf(Audio.fromSamples(prompt)))
-      yield* run(400)
+      yield* runFor(400)
       const heardBefore = yield* Effect.forkChild(caller.audio.pipe(Stream.take(10), Stream.runCollect))
-      yield* run(200)
+      yield* runFor(200)
       expect(energy(concat(Array.from(yield* Fiber.join(heardBefore))))).toBeGreaterThan(1000)
       yield* Effect.forkChild(caller.sendDtmf("5"))
-      yield* run(300)
+      yield* runFor(300)
       expect(yield* Fiber.join(playing)).toBe(true)
       expect(yield* callee.getDtmf()).toBe("5")
       // the rest of the prompt was dropped: the caller hears silence
-      yield* run(200)
+      yield* runFor(200)
       const heardAfter = yield* Effect.forkChild(caller.audio.pipe(Stream.take(10), Stream.runCollect))
-      yield* run(300)
+      yield* runFor(300)
       expect(energy(concat(Array.from(yield* Fiber.join(heardAfter))))).toBeLessThan(50)
       yield* caller.hangup
       yield* settle
@@ -131,9 +117,9 @@ describe("call media", () => {
       const { callee, caller } = yield* connected
       const playing = yield* Effect.forkChild(callee.play(Audio.fromSamples(chirp(5))))
       const listening = yield* Effect.forkChild(Stream.runCollect(callee.audio))
-      yield* run(300)
+      yield* runFor(300)
       yield* caller.hangup
-      yield* run(100)
+      yield* runFor(100)
       yield* Fiber.join(playing)
       expect((yield* Fiber.join(listening)).length).toBeGreaterThan(0)
       expect(yield* callee.ended).toEqual({ _tag: "RemoteHangup" })

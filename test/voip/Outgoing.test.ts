@@ -13,7 +13,6 @@ import * as RTPMessage from "../../src/rtp/RTPMessage.ts"
 import * as PCMU from "../../src/rtp/PCMU.ts"
 import * as Dialog from "../../src/sip/dialog/Dialog.ts"
 import * as UaCore from "../../src/sip/dialog/UaCore.ts"
-import { MemoryNetwork } from "../../src/testing/MemoryTransport.ts"
 import { CallState } from "../../src/voip/CallState.ts"
 import type { CallEvent, VoIPCall } from "../../src/voip/VoIPCall.ts"
 import { chirp, concat } from "../rtp/session/helpers.ts"
@@ -24,10 +23,10 @@ import {
   BOB,
   nextRequest,
   PEER_URI,
-  peerAt,
   peerResponse,
+  phoneAndPeer,
   phoneAt,
-  rtpNetwork,
+  refusesWhileAnswered,
   settle,
   world
 } from "./helpers.ts"
@@ -36,14 +35,7 @@ const PEER_RTP = 30000
 const PROXY = { address: "10.0.0.3", port: 5060 }
 
 /** A phone at ALICE, a bare peer at BOB, a tap on the network. */
-const setup = (account: Parameters<typeof phoneAt>[2]["account"] = {}) =>
-  Effect.gen(function*() {
-    const tap = yield* (yield* MemoryNetwork).tap
-    const rtp = yield* rtpNetwork
-    const phone = yield* phoneAt(ALICE, rtp, { rtpLow: 20000, account })
-    const peer = yield* peerAt(BOB)
-    return { tap, rtp, phone, peer }
-  })
+const setup = (account: Parameters<typeof phoneAt>[2]["account"] = {}) => phoneAndPeer({ account })
 
 const statesOf = (call: VoIPCall) => Effect.forkChild(Stream.runCollect(call.states))
 
@@ -310,15 +302,7 @@ describe("outgoing calls", () => {
       const invite = incoming.request
       yield* Effect.forkChild(UaCore.acceptInvite(incoming, peerResponse(invite, 200, { contact: BOB, sdp: answerTo(invite, BOB.address, PEER_RTP) })))
       yield* settle
-      expect([
-        yield* refusal(call.answer),
-        yield* refusal(call.deny(603)),
-        yield* refusal(call.cancel)
-      ]).toMatchObject([
-        { action: "answer", state: "ANSWERED", allowed: ["RINGING"] },
-        { action: "deny", state: "ANSWERED", allowed: ["RINGING"] },
-        { action: "cancel", state: "ANSWERED", allowed: ["DIALING", "PROGRESS"] }
-      ])
+      yield* refusesWhileAnswered(call)
       yield* call.hangup
       const ended = [
         yield* refusal(call.answer),

@@ -5,7 +5,7 @@
  * closing with a call up, and its status through registration.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Queue, Result, Scope, Stream } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Result, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as Dialog from "../../src/sip/dialog/Dialog.ts"
 import * as UaCore from "../../src/sip/dialog/UaCore.ts"
@@ -13,7 +13,6 @@ import type * as SIPMessage from "../../src/sip/SIPMessage.ts"
 import * as RTPClient from "../../src/rtp/RTPClient.ts"
 import { MemoryNetwork } from "../../src/testing/MemoryTransport.ts"
 import { CallState } from "../../src/voip/CallState.ts"
-import type { VoIPCall } from "../../src/voip/VoIPCall.ts"
 import { type IncomingCallHandler, VoIPPhone } from "../../src/voip/VoIPPhone.ts"
 import * as VoIPPhoneParameter from "../../src/voip/VoIPPhoneParameter.ts"
 import { registrar } from "../sip/client/helpers.ts"
@@ -23,37 +22,29 @@ import {
   answerTo,
   BOB,
   clientAt,
+  handing,
   invite,
   nextRequest,
   offerSdp,
   outOfDialog,
-  PEER_URI,
   type Peer,
+  PEER_URI,
   peerAt,
   peerResponse,
+  phoneAndPeer,
   phoneAt,
   rtpNetwork,
   settle,
   toPhone,
   world
 } from "./helpers.ts"
+import { statusOf } from "./answered.ts"
 
 const PEER_RTP = 30000
 
-const statusOf = (response: SIPMessage.SIPMessage) => response.status === 0 ? 0 : response.status.value
-
-const handing = Effect.gen(function*() {
-  const calls = yield* Queue.unbounded<VoIPCall>()
-  const handler: IncomingCallHandler = (call) => Effect.andThen(Queue.offer(calls, call), call.ended)
-  return { handler, next: Queue.take(calls) }
-})
-
 const setup = (handler?: IncomingCallHandler) =>
   Effect.gen(function*() {
-    const tap = yield* (yield* MemoryNetwork).tap
-    const rtp = yield* rtpNetwork
-    const phone = yield* phoneAt(ALICE, rtp, { rtpLow: 20000, onIncomingCall: handler })
-    const peer = yield* peerAt(BOB)
+    const { tap, rtp, phone, peer } = yield* phoneAndPeer({ onIncomingCall: handler })
     const send = (request: SIPMessage.SIPMessage) => Effect.flatMap(peer.layer.request(request, toPhone), (sent) => sent.final)
     return { tap, rtp, phone, peer, send }
   })
@@ -76,7 +67,7 @@ describe("the phone outside calls", () => {
       const { send } = yield* setup()
       const ok = yield* send(outOfDialog("OPTIONS", BOB, ALICE))
       expect(statusOf(ok)).toBe(200)
-      expect(ok.headers.get("Allow")).toBe("INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, INFO, REFER, NOTIFY")
+      expect(ok.headers.get("Allow")).toBe("INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, INFO, REFER, NOTIFY, UPDATE, PRACK")
       expect(ok.headers.get("Accept")).toBe("application/sdp, text/plain, application/dtmf-relay, application/dtmf, message/sipfrag")
       expect(ok.headers.has("Supported")).toBe(true)
       expect(ok.to?.tag).toBeDefined()
@@ -103,10 +94,10 @@ describe("the phone outside calls", () => {
       const unknown = yield* send(outOfDialog("FROB", BOB, ALICE))
       const subscribe = yield* send(outOfDialog("SUBSCRIBE", BOB, ALICE, { headers: [["Event", "presence"]] }))
       const bye = yield* send(outOfDialog("BYE", BOB, ALICE, { toTag: "no-such-dialog" }))
-      const required = yield* send(invite(BOB, ALICE, offerSdp(BOB.address, PEER_RTP), [["Require", "100rel"]]))
+      const required = yield* send(invite(BOB, ALICE, offerSdp(BOB.address, PEER_RTP), [["Require", "foo"]]))
       expect([unknown, subscribe, bye, required].map(statusOf)).toEqual([501, 405, 481, 420])
-      expect(subscribe.headers.get("Allow")).toBe("INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, INFO, REFER, NOTIFY")
-      expect(required.headers.get("Unsupported")).toBe("100rel")
+      expect(subscribe.headers.get("Allow")).toBe("INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, INFO, REFER, NOTIFY, UPDATE, PRACK")
+      expect(required.headers.get("Unsupported")).toBe("foo")
     }).pipe(Effect.provide(world())))
 
   it.effect("message() sends MESSAGE and tells whether it was accepted", () =>

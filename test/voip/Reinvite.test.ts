@@ -6,16 +6,17 @@
  * peer sends digits by INFO.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Fiber, Queue, Result } from "effect"
+import { Clock, Effect, Fiber, Result } from "effect"
 import { TestClock } from "effect/testing"
 import { PayloadType } from "../../src/rtp/PayloadType.ts"
 import * as OfferAnswer from "../../src/sdp/OfferAnswer.ts"
 import * as Sdp from "../../src/sdp/Sdp.ts"
 import { infoDigit } from "../../src/voip/CallSession.ts"
 import { CallState } from "../../src/voip/CallState.ts"
-import type { CallEvent, VoIPCall } from "../../src/voip/VoIPCall.ts"
+import type { CallEvent } from "../../src/voip/VoIPCall.ts"
 import {
   answered,
+  byeAnswered,
   PEER_RTP,
   payloadTypeOf,
   peerOffer,
@@ -26,7 +27,7 @@ import {
   sentTo,
   statusOf
 } from "./answered.ts"
-import { ALICE, BOB, inbox, nextRequest, peerAt, peerResponse, phoneAt, rtpNetwork, settle, world } from "./helpers.ts"
+import { ALICE, answering, BOB, inbox, nextRequest, peerAt, peerResponse, phoneAt, rtpNetwork, settle, world } from "./helpers.ts"
 
 describe("re-INVITE from the peer", () => {
   it.effect("hold (sendonly) is answered recvonly with the next o= version and stops our RTP; sendrecv on a new port resumes there", () =>
@@ -103,10 +104,7 @@ describe("re-INVITE from the peer", () => {
       yield* TestClock.adjust("31 seconds")
       expect(yield* setup.call.state).toBe(CallState.ANSWERED)
       yield* TestClock.adjust("1 second")
-      const bye = yield* nextRequest(setup.peer)
-      expect(bye.request.method).toBe("BYE")
-      yield* bye.respond(peerResponse(bye.request, 200))
-      const reason = yield* setup.call.ended
+      const reason = yield* byeAnswered(setup)
       expect(reason._tag === "Failed" && reason.status).toBe(408)
     }).pipe(Effect.provide(world())))
 
@@ -242,14 +240,11 @@ describe("hold between two phones", () => {
   it.effect("Alice holds Bob and resumes: both see it", () =>
     Effect.gen(function*() {
       const rtp = yield* rtpNetwork
-      const bobCalls = yield* Queue.unbounded<VoIPCall>()
-      yield* phoneAt(BOB, rtp, {
-        rtpLow: 20100,
-        onIncomingCall: (call) => Effect.andThen(Effect.andThen(Queue.offer(bobCalls, call), call.answer), call.ended)
-      })
+      const bobCalls = yield* answering
+      yield* phoneAt(BOB, rtp, { rtpLow: 20100, onIncomingCall: bobCalls.handler })
       const alice = yield* phoneAt(ALICE, rtp, { rtpLow: 20000 })
       const call = yield* alice.call(`sip:phone@${BOB.address}:${BOB.port}`)
-      const bobCall = yield* Queue.take(bobCalls)
+      const bobCall = yield* bobCalls.next
       const bobEvents = yield* inbox(bobCall.events)
       yield* TestClock.adjust("10 millis")
       yield* settle

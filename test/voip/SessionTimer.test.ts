@@ -11,7 +11,7 @@ import * as OfferAnswer from "../../src/sdp/OfferAnswer.ts"
 import * as Sdp from "../../src/sdp/Sdp.ts"
 import { timerHeaders, timerOf } from "../../src/voip/CallSession.ts"
 import { CallState } from "../../src/voip/CallState.ts"
-import { answeredWith, PEER_RTP, peerOffer, reinvite, sdpOf, statusOf } from "./answered.ts"
+import { answeredWith, byeAnswered, PEER_RTP, peerOffer, reinvite, sdpOf, statusOf } from "./answered.ts"
 import { ALICE, BOB, inbox, invite, nextRequest, offerSdp, peerAt, peerResponse, phoneAt, rtpNetwork, settle, toPhone, world } from "./helpers.ts"
 
 /** Moves the clock `seconds` ahead in one-second steps, so every timer fires at its instant. */
@@ -54,14 +54,11 @@ describe("session timers", () => {
       const setup = yield* answeredWith([["Session-Expires", "120;refresher=uac"], ["Supported", "timer"]])
       expect(setup.ok.headers.get("Session-Expires")).toBe("120;refresher=uac")
       expect(setup.ok.headers.get("Require")).toBe("timer")
-      expect(setup.ok.headers.get("Supported")).toBe("timer")
+      expect(setup.ok.headers.get("Supported")).toBe("timer, 100rel")
       yield* advance(87)
       expect(yield* setup.call.state).toBe(CallState.ANSWERED)
       yield* advance(1)
-      const bye = yield* nextRequest(setup.peer)
-      expect(bye.request.method).toBe("BYE")
-      yield* bye.respond(peerResponse(bye.request, 200))
-      const reason = yield* setup.call.ended
+      const reason = yield* byeAnswered(setup)
       expect(reason._tag === "Failed" && reason.status).toBe(408)
       expect(yield* setup.phone.rtpPortsInUse).toBe(0)
     }).pipe(Effect.provide(world())))
@@ -82,10 +79,7 @@ describe("session timers", () => {
       yield* advance(49)
       expect(yield* setup.call.state).toBe(CallState.ANSWERED)
       yield* advance(1)
-      const bye = yield* nextRequest(setup.peer)
-      expect(bye.request.method).toBe("BYE")
-      yield* bye.respond(peerResponse(bye.request, 200))
-      yield* setup.call.ended
+      yield* byeAnswered(setup)
     }).pipe(Effect.provide(world())))
 
   it.effect("refresher: a caller without timer support leaves it to us; we re-INVITE at 60 s with the same description, then every 60 s", () =>
@@ -137,7 +131,7 @@ describe("session timers", () => {
       const peer = yield* peerAt(BOB)
       const call = yield* phone.call(`sip:peer@${BOB.address}:${BOB.port}`)
       const dialed = yield* nextRequest(peer)
-      expect(dialed.request.headers.get("Supported")).toBe("timer")
+      expect(dialed.request.headers.get("Supported")).toBe("timer, 100rel")
       const answer = Sdp.serialize(Result.getOrThrow(OfferAnswer.createAnswer(sdpOf(dialed.request), { address: BOB.address, port: PEER_RTP })).description)
       yield* dialed.respond(peerResponse(dialed.request, 200, { sdp: answer, contact: BOB, headers: [["Session-Expires", "90;refresher=uac"]] }))
       yield* dialed.ack

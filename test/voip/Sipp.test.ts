@@ -19,7 +19,7 @@ import * as Audio from "../../src/rtp/Audio.ts"
 import { CallState, type EndReason } from "../../src/voip/CallState.ts"
 import type { CallEvent, VoIPCall } from "../../src/voip/VoIPCall.ts"
 import { bestOffset, chirp, concat } from "../rtp/session/helpers.ts"
-import { capture, checkCapture, freePort, labDir, labMedia, labOut, labPhone, listeningOn, receivedAudio, repoRoot, scenario, sipp, sippOk, start, within } from "./lab.ts"
+import { capture, checkCapture, freePort, labDir, labMedia, labOut, labPhone, receivedAudio, repoRoot, sippCalls, sippOk, sippUac, sippUas, start, within } from "./lab.ts"
 
 const reachState = (call: VoIPCall, state: CallState) =>
   within(call.states.pipe(Stream.filter((now) => now === state), Stream.runHead), `state ${state}`)
@@ -27,7 +27,7 @@ const reachState = (call: VoIPCall, state: CallState) =>
 describe("the phone against SIPp", () => {
   it.live("uac-call.xml calls us: answered, our audio reaches SIPp, 1234# read exactly, SIPp's BYE ends the call", () =>
     Effect.gen(function*() {
-      const { dtmfMs, prompt } = yield* labMedia
+      const { prompt } = yield* labMedia
       const out = yield* labOut
       const ourPort = yield* freePort
       const sippPort = yield* freePort
@@ -57,15 +57,7 @@ describe("the phone against SIPp", () => {
           })
         }))
 
-      const uac = yield* sipp([
-        `127.0.0.1:${ourPort}`,
-        "-sf", scenario("uac-call.xml"),
-        "-i", "127.0.0.1", "-p", String(sippPort),
-        "-mi", "127.0.0.1", "-mp", String(mediaPort),
-        "-s", "lab", "-m", "1", "-d", "3000",
-        "-key", "dtmf_ms", String(dtmfMs + 200), "-key", "from_user", "sipp"
-      ])
-      sippOk({ code: yield* uac.exited, output: uac.output() })
+      yield* sippCalls(ourPort, 3000, { sip: sippPort, media: mediaPort })
       const result = yield* within(Deferred.await(outcome), "the handler")
       expect(result.states).toEqual([CallState.RINGING, CallState.ANSWERED, CallState.ENDED])
       expect(result.end).toEqual({ _tag: "RemoteHangup" })
@@ -83,15 +75,7 @@ describe("the phone against SIPp", () => {
   it.live("uas-answer.xml with -rtp_echo answers our call: our audio and DTMF come back, our BYE ends it", () =>
     Effect.gen(function*() {
       const ourPort = yield* freePort
-      const sippPort = yield* freePort
-      const mediaPort = yield* freePort
-      const uas = yield* sipp([
-        "-sf", scenario("uas-answer.xml"),
-        "-i", "127.0.0.1", "-p", String(sippPort),
-        "-mi", "127.0.0.1", "-mp", String(mediaPort),
-        "-m", "1", "-d", "200", "-rtp_echo"
-      ])
-      yield* listeningOn(sippPort)
+      const { port: sippPort, proc: uas } = yield* sippUas("uas-answer.xml", ["-d", "200", "-rtp_echo"])
       const phone = yield* labPhone(ourPort)
       const call = yield* phone.call(`sip:lab@127.0.0.1:${sippPort}`)
       const events = yield* call.events.pipe(Stream.runCollect, Effect.forkChild)
@@ -123,15 +107,7 @@ describe("the phone against SIPp", () => {
     Effect.gen(function*() {
       const { prompt } = yield* labMedia
       const ourPort = yield* freePort
-      const sippPort = yield* freePort
-      const mediaPort = yield* freePort
-      const uas = yield* sipp([
-        "-sf", scenario("uas-answer-bye.xml"),
-        "-i", "127.0.0.1", "-p", String(sippPort),
-        "-mi", "127.0.0.1", "-mp", String(mediaPort),
-        "-m", "1", "-d", "2500"
-      ])
-      yield* listeningOn(sippPort)
+      const { port: sippPort, proc: uas } = yield* sippUas("uas-answer-bye.xml", ["-d", "2500"])
       const phone = yield* labPhone(ourPort)
       const call = yield* phone.call(`sip:lab@127.0.0.1:${sippPort}`)
       const heard = yield* call.audio.pipe(Stream.runCollect, Effect.forkChild)
@@ -145,8 +121,6 @@ describe("the phone against SIPp", () => {
   it.live("20 SIPp calls at once are all answered, and every RTP port comes back", () =>
     Effect.gen(function*() {
       const ourPort = yield* freePort
-      const sippPort = yield* freePort
-      const mediaPort = yield* freePort
       let answered = 0
       let active = 0
       let peak = 0
@@ -160,13 +134,7 @@ describe("the phone against SIPp", () => {
           yield* call.ended
           active--
         }))
-      const load = yield* sipp([
-        `127.0.0.1:${ourPort}`,
-        "-sf", scenario("uac-load.xml"),
-        "-i", "127.0.0.1", "-p", String(sippPort),
-        "-mi", "127.0.0.1", "-mp", String(mediaPort),
-        "-s", "lab", "-r", "20", "-m", "20", "-l", "20", "-d", "3000"
-      ])
+      const { proc: load } = yield* sippUac(ourPort, "uac-load.xml", ["-r", "20", "-l", "20", "-d", "3000"], { calls: 20 })
       const sampler = yield* Effect.forkChild(Effect.forever(
         Effect.flatMap(phone.rtpPortsInUse, (ports) => Effect.sync(() => void (peakPorts = Math.max(peakPorts, ports)))).pipe(
           Effect.andThen(Effect.sleep("100 millis"))
@@ -182,10 +150,7 @@ describe("the phone against SIPp", () => {
 
   it.live("examples/phone.ts answers uac-call.xml, plays the prompt and prints one line per event", () =>
     Effect.gen(function*() {
-      const { dtmfMs } = yield* labMedia
       const ourPort = yield* freePort
-      const sippPort = yield* freePort
-      const mediaPort = yield* freePort
       const example = yield* start(process.execPath, ["--conditions=source", path.join(repoRoot, "examples", "phone.ts")], {
         env: {
           VOIP_NO_REGISTER: "1",
@@ -196,15 +161,7 @@ describe("the phone against SIPp", () => {
         limitMillis: 60_000
       })
       yield* example.waitFor(/status REGISTERED/, 15_000)
-      const uac = yield* sipp([
-        `127.0.0.1:${ourPort}`,
-        "-sf", scenario("uac-call.xml"),
-        "-i", "127.0.0.1", "-p", String(sippPort),
-        "-mi", "127.0.0.1", "-mp", String(mediaPort),
-        "-s", "lab", "-m", "1", "-d", "1000",
-        "-key", "dtmf_ms", String(dtmfMs + 200), "-key", "from_user", "sipp"
-      ])
-      sippOk({ code: yield* uac.exited, output: uac.output() })
+      const { sippPort } = yield* sippCalls(ourPort, 1000)
       yield* example.waitFor(/ended/, 10_000)
       yield* example.signal("SIGINT")
       expect(yield* within(example.exited, "the example to exit")).toBe(0)

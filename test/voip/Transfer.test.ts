@@ -5,7 +5,7 @@
  * phones where one transfers the other to a third party.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Queue, Result, Stream } from "effect"
+import { Effect, Fiber, Result, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as OfferAnswer from "../../src/sdp/OfferAnswer.ts"
 import * as Sdp from "../../src/sdp/Sdp.ts"
@@ -14,8 +14,8 @@ import type { Endpoint } from "../../src/transport/SipTransport.ts"
 import { sipfragStatus } from "../../src/voip/CallSession.ts"
 import { CallState } from "../../src/voip/CallState.ts"
 import type { VoIPCall } from "../../src/voip/VoIPCall.ts"
-import { answered, type Answered, answeredWith, PEER_RTP, sdpOf, sendInDialog, statusOf } from "./answered.ts"
-import { ALICE, BOB, nextRequest, outOfDialog, type Peer, peerAt, peerResponse, phoneAt, rtpNetwork, settle, toPhone, world } from "./helpers.ts"
+import { answered, type Answered, answeredWith, byeAnswered, PEER_RTP, sdpOf, sendInDialog, statusOf } from "./answered.ts"
+import { ALICE, answering, BOB, nextRequest, outOfDialog, type Peer, peerAt, peerResponse, phoneAt, rtpNetwork, settle, toPhone, world } from "./helpers.ts"
 
 const CAROL: Endpoint = { address: "10.0.0.3", port: 5060 }
 const CAROL_URI = `sip:carol@${CAROL.address}:${CAROL.port}`
@@ -69,10 +69,7 @@ describe("transfer as transferor", () => {
       expect(refer.headers.get("Refer-To")).toBe(`<${CAROL_URI}>`)
       expect(refer.headers.get("Referred-By")).toBe(`<sip:phone@${ALICE.address}:${ALICE.port}>`)
       expect(yield* Fiber.join(transferring)).toBe(true)
-      const bye = yield* nextRequest(setup.peer)
-      expect(bye.request.method).toBe("BYE")
-      yield* bye.respond(peerResponse(bye.request, 200))
-      expect(yield* setup.call.ended).toEqual({ _tag: "LocalHangup" })
+      expect(yield* byeAnswered(setup)).toEqual({ _tag: "LocalHangup" })
     }).pipe(Effect.provide(world())))
 
   it.effect("a REFER challenged 407 goes again with credentials and CSeq + 1; the BYE after it continues the CSeq", () =>
@@ -107,10 +104,7 @@ describe("transfer as transferor", () => {
       expect(transferring.pollUnsafe()).toBeUndefined()
       expect(yield* notify(setup, "200 OK", "terminated;reason=noresource")).toBe(200)
       expect(yield* Fiber.join(transferring)).toBe(true)
-      const bye = yield* nextRequest(setup.peer)
-      expect(bye.request.method).toBe("BYE")
-      yield* bye.respond(peerResponse(bye.request, 200))
-      yield* setup.call.ended
+      yield* byeAnswered(setup)
     }).pipe(Effect.provide(world())))
 
   it.effect("attended-style: a failure sipfrag gives false and the call goes on", () =>
@@ -220,15 +214,12 @@ describe("transfer between two phones", () => {
   it.effect("Alice transfers Bob to Carol: Bob calls Carol, Alice gets true from the NOTIFY and hangs up", () =>
     Effect.gen(function*() {
       const rtp = yield* rtpNetwork
-      const bobCalls = yield* Queue.unbounded<VoIPCall>()
-      yield* phoneAt(BOB, rtp, {
-        rtpLow: 20100,
-        onIncomingCall: (call) => Effect.andThen(Effect.andThen(Queue.offer(bobCalls, call), call.answer), call.ended)
-      })
+      const bobCalls = yield* answering
+      yield* phoneAt(BOB, rtp, { rtpLow: 20100, onIncomingCall: bobCalls.handler })
       const alice = yield* phoneAt(ALICE, rtp, { rtpLow: 20000 })
       const carol = yield* peerAt(CAROL)
       const call = yield* alice.call(`sip:phone@${BOB.address}:${BOB.port}`)
-      const bobCall = yield* Queue.take(bobCalls)
+      const bobCall = yield* bobCalls.next
       const bobEvents = yield* Stream.runCollect(bobCall.events).pipe(Effect.forkChild)
       yield* TestClock.adjust("10 millis")
       yield* settle

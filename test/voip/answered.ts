@@ -3,18 +3,17 @@
  * peer does inside its dialog: requests, re-INVITEs, the phone's RTP.
  */
 import { expect } from "@effect/vitest"
-import { Effect, Fiber, Queue, Result, Stream } from "effect"
+import { Effect, Fiber, Result, Stream } from "effect"
 import * as OfferAnswer from "../../src/sdp/OfferAnswer.ts"
 import * as Sdp from "../../src/sdp/Sdp.ts"
 import * as Dialog from "../../src/sip/dialog/Dialog.ts"
 import * as UaCore from "../../src/sip/dialog/UaCore.ts"
 import type * as SIPMessage from "../../src/sip/SIPMessage.ts"
 import { CallState } from "../../src/voip/CallState.ts"
-import type { VoIPCall } from "../../src/voip/VoIPCall.ts"
-import type { IncomingCallHandler } from "../../src/voip/VoIPPhone.ts"
 import {
   ALICE,
   BOB,
+  handing,
   inbox,
   invite,
   nextRequest,
@@ -51,15 +50,14 @@ export const answeredWith = (
   headers: ReadonlyArray<readonly [string, string]> = [],
   account: Parameters<typeof phoneAt>[2]["account"] = {}
 ) => Effect.gen(function*() {
-  const calls = yield* Queue.unbounded<VoIPCall>()
-  const handler: IncomingCallHandler = (call) => Effect.andThen(Queue.offer(calls, call), call.ended)
+  const calls = yield* handing
   const rtp = yield* rtpNetwork
-  const phone = yield* phoneAt(ALICE, rtp, { rtpLow: 20000, onIncomingCall: handler, account })
+  const phone = yield* phoneAt(ALICE, rtp, { rtpLow: 20000, onIncomingCall: calls.handler, account })
   const peer = yield* peerAt(BOB)
   const request = invite(BOB, ALICE, offerSdp(BOB.address, PEER_RTP), headers)
   const transaction = yield* peer.layer.request(request, toPhone)
   const responses = yield* inbox(Stream.ignore(transaction.responses))
-  const call = yield* Queue.take(calls)
+  const call = yield* calls.next
   const events = yield* inbox(call.events)
   const answering = yield* Effect.forkChild(call.answer)
   let ok = yield* responses.next
@@ -132,6 +130,15 @@ export const sentTo = (rtp: RtpNetwork, from: number, port: number, since: numbe
   rtp.sent.filter((datagram) => datagram.port === from && datagram.address.port === port && datagram.at >= since)
 
 export const payloadTypeOf = (packet: Uint8Array) => packet[1]! & 0x7f
+
+/** The phone's BYE, which must be the peer's next request, answered 200: how the call ended. */
+export const byeAnswered = (setup: Answered) =>
+  Effect.gen(function*() {
+    const bye = yield* nextRequest(setup.peer)
+    expect(bye.request.method).toBe("BYE")
+    yield* bye.respond(peerResponse(bye.request, 200))
+    return yield* setup.call.ended
+  })
 
 export const peerSessionEnd = (setup: Answered) =>
   Effect.gen(function*() {

@@ -1,24 +1,24 @@
 /**
- * Shared pieces of the phone tests on the in-memory network: the world
- * (SIP network, settings, a DNS with no names), phones at 10.0.0.x with
- * their RTP on an in-memory socket network (so the pacer runs on
- * `TestClock`), and a bare peer on a transaction layer whose every request
- * and response the test writes by hand.
+ * Shared pieces of the phone tests on the in-memory network of
+ * effect-voip/testing: the world, phones at 10.0.0.x with their RTP on an
+ * in-memory socket network (so the pacer runs on `TestClock`), and a bare
+ * peer on a transaction layer whose every request and response the test
+ * writes by hand.
  */
-import { Clock, Context, Effect, Layer, Queue, Result } from "effect"
-import { Dns, NetAddress } from "effect/net"
-import { DatagramSocket } from "effect/socket"
-import { type Settings, VoIPSettings } from "../../src/Config.ts"
+import { expect } from "@effect/vitest"
+import { Context, Effect, Layer, Queue, Result } from "effect"
+import { TestClock } from "effect/testing"
+import type { Settings } from "../../src/Config.ts"
 import * as RTPClient from "../../src/rtp/RTPClient.ts"
 import * as OfferAnswer from "../../src/sdp/OfferAnswer.ts"
 import * as Sdp from "../../src/sdp/Sdp.ts"
 import type { AccountOptions } from "../../src/sip/client/Account.ts"
-import { SIPClient } from "../../src/sip/client/SIPClient.ts"
 import * as SIPMessage from "../../src/sip/SIPMessage.ts"
-import * as TransactionLayer from "../../src/sip/transaction/TransactionLayer.ts"
-import * as MemoryTransport from "../../src/testing/MemoryTransport.ts"
-import { NAT } from "../../src/transport/Nat.ts"
+import { MemoryRtpNetwork } from "../../src/testing/MemoryRtp.ts"
+import { MemoryNetwork } from "../../src/testing/MemoryTransport.ts"
+import * as TestWorld from "../../src/testing/TestWorld.ts"
 import { type Endpoint, formatEndpoint } from "../../src/transport/SipTransport.ts"
+import type { VoIPCall } from "../../src/voip/VoIPCall.ts"
 import { type IncomingCallHandler, VoIPPhone } from "../../src/voip/VoIPPhone.ts"
 import * as VoIPPhoneParameter from "../../src/voip/VoIPPhoneParameter.ts"
 import { inbox, layerNode, settle } from "../sip/transaction/helpers.ts"
@@ -26,81 +26,40 @@ import { inbox, layerNode, settle } from "../sip/transaction/helpers.ts"
 export const ALICE: Endpoint = { address: "10.0.0.1", port: 5060 }
 export const BOB: Endpoint = { address: "10.0.0.2", port: 5060 }
 
-/** Network, settings and a DNS that knows no names. */
-export const world = (overrides: Partial<Settings> = {}) =>
-  Layer.mergeAll(
-    MemoryTransport.MemoryNetwork.layer,
-    VoIPSettings.layerWith(overrides),
-    Dns.layerStatic({ hosts: {} }).pipe(Layer.orDie)
-  )
+/** The test world (networks, settings, a DNS that knows no names). */
+export const world = (overrides: Partial<Settings> = {}) => TestWorld.layer({ settings: overrides })
 
 /** A SIP client at `endpoint` on the memory network, peer-to-peer unless told otherwise. */
-export const clientAt = (endpoint: Endpoint, account: Partial<AccountOptions> = {}) => {
-  const transport = MemoryTransport.layer({ address: endpoint.address, port: endpoint.port })
-  const nat = NAT.layerFromTransport({ bindIp: endpoint.address, network: "10.0.0.0/8" })
-  return SIPClient.layer({ user: "phone", register: false, ...account }).pipe(
-    Layer.provide(Layer.merge(TransactionLayer.layer, nat).pipe(Layer.provideMerge(transport)))
-  )
-}
+export const clientAt = (endpoint: Endpoint, account: Partial<AccountOptions> = {}) =>
+  TestWorld.clientLayer({
+    user: "phone",
+    register: false,
+    ...account,
+    bind: { host: endpoint.address, port: endpoint.port },
+    nat: { network: "10.0.0.0/8" }
+  })
 
-/** A datagram an RTP socket sent, with the `Clock` time and the sending port. */
+/** A datagram an RTP socket sent: the `Clock` time, the sending port, where it went. */
 export interface SentDatagram {
   readonly at: number
   readonly port: number
   readonly payload: Uint8Array
-  readonly address: NetAddress.InetAddress
+  readonly address: Endpoint
 }
 
 /**
- * The RTP sockets of all phones of a test, in memory: each datagram is
- * recorded and delivered at once to the socket bound on its destination
- * port (addresses are not looked at, so the phones' port ranges must not
- * overlap); `inject` delivers one as if `from`:`fromPort` had sent it.
+ * The RTP sockets of a test's phones, on an in-memory network of their own:
+ * what they sent, and datagrams injected as if a peer had sent them.
  */
-export const rtpNetwork = Effect.sync(() => {
-  const sent: Array<SentDatagram> = []
-  const inboxes = new Map<number, Queue.Queue<DatagramSocket.Datagram>>()
-  const deliver = (port: number, payload: Uint8Array, from: NetAddress.InetAddress) => {
-    const inbox = inboxes.get(port)
-    if (inbox !== undefined) Queue.offerUnsafe(inbox, { payload, address: from })
-  }
-  const factory = (binding: { readonly address: string; readonly port: number }) =>
-    Effect.sync(() => {
-      const self = NetAddress.inetAddressFromIpStringUnsafe(binding.address, binding.port)
-      return DatagramSocket.make({
-        reader: Effect.acquireRelease(
-          Effect.gen(function*() {
-            const inbox = yield* Queue.unbounded<DatagramSocket.Datagram>()
-            inboxes.set(binding.port, inbox)
-            return {
-              pull: Queue.takeAll(inbox),
-              address: self,
-              dropped: () => 0,
-              joinMulticast: () => Effect.void
-            } satisfies DatagramSocket.Reader
-          }),
-          () => Effect.sync(() => inboxes.delete(binding.port))
-        ),
-        writer: Effect.sync(() => {
-          const write = (datagram: DatagramSocket.OutgoingDatagram) =>
-            Effect.flatMap(Clock.currentTimeMillis, (at) =>
-              Effect.sync(() => {
-                const payload = (datagram.payload as Uint8Array).slice()
-                const address = datagram.address as NetAddress.InetAddress
-                sent.push({ at, port: binding.port, payload, address })
-                deliver(address.port, payload, self)
-              }))
-          return { write, writeAll: (datagrams: Iterable<DatagramSocket.OutgoingDatagram>) => Effect.forEach(datagrams, write, { discard: true }) }
-        })
-      })
-    })
-  return {
-    factory,
-    sent,
-    inject: (port: number, payload: Uint8Array, from: string, fromPort: number) =>
-      Effect.sync(() => deliver(port, payload, NetAddress.inetAddressFromIpStringUnsafe(from, fromPort)))
-  }
-})
+export const rtpNetwork = Effect.map(MemoryRtpNetwork.make, (network) => ({
+  factory: network.factory,
+  get sent(): ReadonlyArray<SentDatagram> {
+    return network.sent.map((datagram) => ({ at: datagram.at, port: datagram.from.port, payload: datagram.payload, address: datagram.to }))
+  },
+  /** Delivers `payload` to `port` of the phone at `to` (ALICE by default) from `from`:`fromPort`. */
+  inject: (port: number, payload: Uint8Array, from: string, fromPort: number, to = ALICE.address) =>
+    network.inject({ address: to, port }, payload, { address: from, port: fromPort })
+}))
 
 export type RtpNetwork = Effect.Success<typeof rtpNetwork>
 
@@ -133,6 +92,47 @@ export const phoneAt = <R = never>(
     })
     const context = yield* Layer.build(layer).pipe(Effect.provideService(RTPClient.RTPSocketFactory, rtp.factory))
     return Context.get(context, VoIPPhone)
+  })
+
+const handingOver = (answer: boolean) =>
+  Effect.gen(function*() {
+    const calls = yield* Queue.unbounded<VoIPCall>()
+    const handler: IncomingCallHandler = (call) =>
+      Queue.offer(calls, call).pipe(Effect.andThen(answer ? call.answer : Effect.void), Effect.andThen(call.ended))
+    return { handler, next: Queue.take(calls) }
+  })
+
+/** A handler that hands each call to the test and keeps it until it ends. */
+export const handing = handingOver(false)
+
+/** A handler that hands each call to the test, answers it and keeps it until it ends. */
+export const answering = handingOver(true)
+
+/** The network tap, the RTP network, a phone at ALICE (RTP ports from 20000) and a bare peer at BOB. */
+export const phoneAndPeer = <R = never>(options: {
+  readonly onIncomingCall?: IncomingCallHandler<R> | undefined
+  readonly account?: Partial<AccountOptions>
+} = {}) =>
+  Effect.gen(function*() {
+    const tap = yield* (yield* MemoryNetwork).tap
+    const rtp = yield* rtpNetwork
+    const phone = yield* phoneAt(ALICE, rtp, { rtpLow: 20000, ...options })
+    const peer = yield* peerAt(BOB)
+    return { tap, rtp, phone, peer }
+  })
+
+/** Asserts that an answered call refuses answer, deny and cancel, each error saying the states it allows. */
+export const refusesWhileAnswered = (call: VoIPCall) =>
+  Effect.gen(function*() {
+    expect([
+      yield* Effect.flip(call.answer),
+      yield* Effect.flip(call.deny()),
+      yield* Effect.flip(call.cancel)
+    ]).toMatchObject([
+      { action: "answer", state: "ANSWERED", allowed: ["RINGING"] },
+      { action: "deny", state: "ANSWERED", allowed: ["RINGING"] },
+      { action: "cancel", state: "ANSWERED", allowed: ["DIALING", "PROGRESS"] }
+    ])
   })
 
 /** A bare peer: a transaction layer at `endpoint`, its TU events in an inbox. */
@@ -204,6 +204,18 @@ export const peerResponse = (
   }))
 
 export { inbox, settle }
+
+/** Moves the clock in 20 ms steps, letting the sessions send and play out each slot. */
+export const runFor = (millis: number) =>
+  Effect.gen(function*() {
+    for (let elapsed = 0; elapsed < millis; elapsed += 20) {
+      yield* TestClock.adjust("20 millis")
+      yield* settle
+    }
+  })
+
+/** The mean absolute sample: how loud `samples` are. */
+export const energy = (samples: Int16Array) => samples.reduce((sum, sample) => sum + Math.abs(sample), 0) / Math.max(1, samples.length)
 
 /** The peer's next TU event, which must be a request; its server transaction. */
 export const nextRequest = (peer: Peer) =>

@@ -1,18 +1,21 @@
 /**
  * Helpers for the phone tests against the lab's SIPp scenarios over real
- * UDP on 127.0.0.1: a phone without registration on a free port, SIPp runs
+ * UDP on 127.0.0.1: a phone on a free port (registered at a lab registrar, or
+ * not at all), SIPp runs
  * bounded in time, and a tshark capture (the lab's `capture.sh`) from which
  * the RTP a peer received is read back and the SIP is checked by
  * `capture.sh check` (Wireshark's expert info and the lab's sip-lint).
  */
 import { NodeDns } from "@effect/platform-node"
-import { Context, Duration, Effect, Layer, type Scope } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, type Scope, Stream } from "effect"
 import { expect } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { VoIPSettings } from "../../src/Config.ts"
+import { CredentialsManager } from "../../src/Credentials.ts"
 import * as PCMU from "../../src/rtp/PCMU.ts"
+import type { CallEvent } from "../../src/voip/VoIPCall.ts"
 import { type IncomingCallHandler, VoIPPhone } from "../../src/voip/VoIPPhone.ts"
 import * as VoIPPhoneParameter from "../../src/voip/VoIPPhoneParameter.ts"
 import { freePort, labDir, labOut, repoRoot, run, start, waitUntil } from "../sip/client/lab.ts"
@@ -23,12 +26,29 @@ export { freePort, labDir, labOut, repoRoot, start }
 export const RTP_LOW = 22000
 export const RTP_HIGH = 22199
 
-/** A started phone on 127.0.0.1:`port` without registration, built in the current scope. */
-export const labPhone = <R = never>(port: number, onIncomingCall?: IncomingCallHandler<R>) =>
+/** Where a lab phone registers: a registrar on 127.0.0.1:`port`, and the account's digest credentials. */
+export interface LabAccount {
+  readonly port: number
+  readonly user: string
+  readonly password: string
+}
+
+const credentialsOf = (account: LabAccount) => {
+  const credentials = new CredentialsManager()
+  credentials.add(account.user, account.password)
+  return credentials
+}
+
+/**
+ * A started phone on 127.0.0.1:`port`, built in the current scope: registered
+ * with `account` when given, otherwise the user "lab" without registration.
+ */
+export const labPhone = <R = never>(port: number, onIncomingCall?: IncomingCallHandler<R>, account?: LabAccount) =>
   Effect.gen(function*() {
     const parameters = yield* VoIPPhoneParameter.make({
-      user: "lab",
-      register: false,
+      ...(account === undefined
+        ? { user: "lab", register: false }
+        : { server: "127.0.0.1", port: account.port, user: account.user, credentialsManager: credentialsOf(account) }),
       bindIp: "127.0.0.1",
       bindPort: port,
       rtpPortLow: RTP_LOW,
@@ -59,6 +79,79 @@ export const sipp = (args: ReadonlyArray<string>, limitMillis = 60_000) =>
   })
 
 export const scenario = (name: string) => path.join(labDir, "sipp", name)
+
+/**
+ * SIPp running the UAS scenario `name` (a lab scenario, or a path) for one
+ * call on free ports of 127.0.0.1 (`extra` arguments appended), listening
+ * when this returns.
+ */
+export const sippUas = (name: string, extra: ReadonlyArray<string> = [], limitMillis?: number) =>
+  Effect.gen(function*() {
+    const port = yield* freePort
+    const mediaPort = yield* freePort
+    const proc = yield* sipp([
+      "-sf", path.isAbsolute(name) ? name : scenario(name),
+      "-i", "127.0.0.1", "-p", String(port),
+      "-mi", "127.0.0.1", "-mp", String(mediaPort),
+      "-m", "1", ...extra
+    ], limitMillis)
+    yield* listeningOn(port)
+    return { proc, port, mediaPort }
+  })
+
+/**
+ * SIPp running the UAC scenario `name` (a lab scenario, or a path) against
+ * 127.0.0.1:`target` as the service "lab", `calls` calls (one unless told),
+ * from `ports` (free ones unless given), `extra` arguments appended.
+ */
+export const sippUac = (
+  target: number,
+  name: string,
+  extra: ReadonlyArray<string> = [],
+  options: { readonly sip?: number; readonly media?: number; readonly calls?: number } = {}
+) =>
+  Effect.gen(function*() {
+    const port = options.sip ?? (yield* freePort)
+    const mediaPort = options.media ?? (yield* freePort)
+    const proc = yield* sipp([
+      `127.0.0.1:${target}`,
+      "-sf", path.isAbsolute(name) ? name : scenario(name),
+      "-i", "127.0.0.1", "-p", String(port),
+      "-mi", "127.0.0.1", "-mp", String(mediaPort),
+      "-s", "lab", "-m", String(options.calls ?? 1), ...extra
+    ])
+    return { proc, port, mediaPort }
+  })
+
+/**
+ * One SIPp call with `uac-call.xml` to 127.0.0.1:`target` (from `ports`,
+ * free ones unless given): audio for `holdMs`, then `1234#`; asserts that
+ * SIPp exited 0.
+ */
+export const sippCalls = (target: number, holdMs: number, ports: { readonly sip?: number; readonly media?: number } = {}) =>
+  Effect.gen(function*() {
+    const { dtmfMs } = yield* labMedia
+    const uac = yield* sippUac(target, "uac-call.xml", [
+      "-d", String(holdMs),
+      "-key", "dtmf_ms", String(dtmfMs + 200), "-key", "from_user", "sipp"
+    ], ports)
+    sippOk({ code: yield* uac.proc.exited, output: uac.proc.output() })
+    return { sippPort: uac.port, mediaPort: uac.mediaPort }
+  })
+
+/** A lab phone on `port` that answers every call and keeps the calls' events in `seen` until they end. */
+export const answeringLabPhone = (port: number) =>
+  Effect.gen(function*() {
+    const seen: Array<CallEvent> = []
+    const phone = yield* labPhone(port, (call) =>
+      Effect.gen(function*() {
+        const events = yield* call.events.pipe(Stream.runForEach((event) => Effect.sync(() => void seen.push(event))), Effect.forkChild)
+        yield* call.answer
+        yield* call.ended
+        yield* Fiber.join(events)
+      }))
+    return { phone, seen }
+  })
 
 /** Waits (at most 10 s) until something listens on UDP `port` of 127.0.0.1. */
 export const listeningOn = (port: number) => {

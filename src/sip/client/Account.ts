@@ -228,15 +228,6 @@ export const contactUri = (account: Account, endpoint: Endpoint): SIPURI =>
 export const sameContact = (a: SIPURI, b: SIPURI, defaultPort: number): boolean =>
   a.user === b.user && a.host.toLowerCase() === b.host.toLowerCase() && (a.port ?? defaultPort) === (b.port ?? defaultPort)
 
-/**
- * Where requests go first: the outbound proxy, else the server.
- *
- * @category addresses
- * @since 0.1.0
- */
-export const firstHop = (account: Account): Destination | undefined =>
-  account.outboundProxy ?? (account.server === undefined ? undefined : { host: account.server, port: account.port })
-
 const routeLines = (account: Account): Array<readonly [string, string]> => {
   const proxy = account.outboundProxy
   if (proxy === undefined) return []

@@ -18,7 +18,8 @@
  *   `rport` of the responses showed our public address), we register again
  *   at once with the new Contact. The old binding is left to expire.
  * - A failure (timeout, transport error, 5xx or other refusal, rejected
- *   credentials) is retried after {@link retryDelay}; after
+ *   credentials) is retried after {@link retryDelay}, or after the
+ *   failure response's Retry-After ({@link retryAfterOf}); after
  *   `registerFailureThreshold` consecutive failures the status is `FAILED`
  *   and the registration fails with the last error.
  * - Status: `REGISTERING` until the first 2xx, `REGISTERED` from then on
@@ -35,7 +36,7 @@ import { Clock, Deferred, Duration, Effect, Fiber, Result, type Scope, Subscript
 import type { Settings } from "../../Config.ts"
 import type { SipTransportError } from "../../transport/SipTransport.ts"
 import type { AuthSession, MalformedChallengeError, UnsupportedAuthError } from "../auth/Digest.ts"
-import { newCallId, newTag } from "../dialog/Dialog.ts"
+import { newCallId, newTag, uriDestination } from "../dialog/Dialog.ts"
 import type * as SIPMessage from "../SIPMessage.ts"
 import type { SIPParseError } from "../SIPParseError.ts"
 import { formatUri, type SIPURI } from "../Uri.ts"
@@ -95,6 +96,7 @@ export interface Registration {
 const REFRESH_MARGIN_SECONDS = 30
 const FIRST_RETRY = Duration.seconds(5)
 const LONGEST_RETRY = Duration.minutes(5)
+const LONGEST_RETRY_AFTER = Duration.hours(1)
 
 /**
  * When to refresh a binding granted for `expiresSeconds`, in milliseconds
@@ -116,6 +118,21 @@ export const refreshDelay = (expiresSeconds: number): number =>
  */
 export const retryDelay = (failures: number): Duration.Duration =>
   Duration.min(Duration.times(FIRST_RETRY, 2 ** Math.max(0, failures - 1)), LONGEST_RETRY)
+
+/**
+ * How long a failure response asks us to wait before trying again: its
+ * `Retry-After` delta-seconds (RFC 3261 §20.33; a comment and parameters
+ * such as `duration` may follow), at most an hour, so that a wild value
+ * cannot stop the registration for good. `undefined` without a usable
+ * Retry-After.
+ *
+ * @category timing
+ * @since 0.1.0
+ */
+export const retryAfterOf = (response: SIPMessage.SIPMessage): Duration.Duration | undefined => {
+  const seconds = /^\s*(\d+)/.exec(response.headers.get("Retry-After") ?? "")?.[1]
+  return seconds === undefined ? undefined : Duration.min(Duration.seconds(Number(seconds)), LONGEST_RETRY_AFTER)
+}
 
 const statusOf = (response: SIPMessage.SIPMessage): number => response.status === 0 ? 0 : response.status.value
 
@@ -153,8 +170,8 @@ export const start = (config: RegistrationConfig): Effect.Effect<Registration, n
   Effect.gen(function*() {
     const { account, authenticator, status } = config
     const registrar = Account.registrarUri(account)
-    // resolve() refuses registration without a server, so there is a first hop
-    const destination = Account.firstHop(account)!
+    // the registrar URI is never a tel URI; without a port in it the server is located by SRV (RFC 3263)
+    const destination = account.outboundProxy ?? uriDestination(registrar)!
     const callId = newCallId(config.localHost)
     const fromTag = newTag()
     const registered = yield* Deferred.make<void, RegistrationError>()
@@ -166,6 +183,8 @@ export const start = (config: RegistrationConfig): Effect.Effect<Registration, n
     let bound: SIPURI | undefined
     /** The last REGISTER sent: another may leave only once it has its final response (§10.2). */
     let inFlight: ClientTransaction | undefined
+    /** The Retry-After of the last failure response, when it had one. */
+    let retryAfter: Duration.Duration | undefined
 
     const exchange = (contact: SIPURI, requested: number) =>
       Effect.gen(function*() {
@@ -191,10 +210,12 @@ export const start = (config: RegistrationConfig): Effect.Effect<Registration, n
 
     /** One registration, through any 423s: the seconds granted. */
     const register: Effect.Effect<number, RegistrationError> = Effect.gen(function*() {
+      retryAfter = undefined
       while (true) {
         const contact = yield* config.contact
         const response = yield* exchange(contact, expires)
         const code = statusOf(response)
+        retryAfter = code >= 300 ? retryAfterOf(response) : undefined
         if (code >= 200 && code < 300) {
           const granted = grantedExpiry(response, contact, expires, account.mode.defaultPort)
           if (granted <= 0) return yield* refused(response, "the registrar granted no time to our Contact")
@@ -251,7 +272,7 @@ export const start = (config: RegistrationConfig): Effect.Effect<Registration, n
           `registration with ${formatUri(registrar)} failed (${failures} of ${config.settings.registerFailureThreshold}): ${error.message}`
         )
         yield* setStatus(status, PhoneStatus.REGISTERING)
-        yield* Effect.sleep(retryDelay(failures))
+        yield* Effect.sleep(retryAfter ?? retryDelay(failures))
       }
     })
 

@@ -30,12 +30,12 @@ import { Context, Effect, Layer, Option, Result, type Scope, type Stream, Subscr
 import { type Dns, NetAddress } from "effect/net"
 import { VoIPSettings } from "../../Config.ts"
 import { NAT, type NATError } from "../../transport/Nat.ts"
+import { localAddressToward } from "../../transport/Route.ts"
 import { type Destination, type Endpoint, SipTransport, SipTransportError } from "../../transport/SipTransport.ts"
 import * as Tcp from "../../transport/Tcp.ts"
 import * as Tls from "../../transport/Tls.ts"
 import { TransportMode } from "../../transport/TransportMode.ts"
 import * as Udp from "../../transport/Udp.ts"
-import type { AuthSession } from "../auth/Digest.ts"
 import { newCallId, newTag, requestNextHop } from "../dialog/Dialog.ts"
 import type * as SIPMessage from "../SIPMessage.ts"
 import type { SIPParseError } from "../SIPParseError.ts"
@@ -44,7 +44,13 @@ import type { TransactionRequestError } from "../transaction/TransactionError.ts
 import * as TransactionLayer from "../transaction/TransactionLayer.ts"
 import { formatUri, type SIPURI } from "../Uri.ts"
 import * as Account from "./Account.ts"
-import { type AuthenticatedResponse, type Authenticator, sendAuthenticated, type SendAuthenticatedError } from "./Authenticated.ts"
+import {
+  type AuthenticatedResponse,
+  type Authenticator,
+  sendAuthenticated,
+  type SendAuthenticatedError,
+  type SendOptions
+} from "./Authenticated.ts"
 import { PhoneStatus, setStatus } from "./PhoneStatus.ts"
 import * as Registration from "./Registration.ts"
 
@@ -65,13 +71,9 @@ export interface CreateRequestInit {
  * @category models
  * @since 0.1.0
  */
-export interface SendAuthenticatedOptions {
+export interface SendAuthenticatedOptions extends Omit<SendOptions, "destination"> {
   /** Where to send; by default the outbound proxy, else the request's first Route or its Request-URI. */
   readonly destination?: Destination | undefined
-  readonly sessions?: ReadonlyArray<AuthSession> | undefined
-  readonly onTransaction?:
-    | ((transaction: ClientTransaction, sessions: ReadonlyArray<AuthSession>) => Effect.Effect<void>)
-    | undefined
 }
 
 /**
@@ -214,14 +216,22 @@ export const make = (
     const status = yield* SubscriptionRef.make<PhoneStatus>(PhoneStatus.INACTIVE)
     const authenticator: Authenticator = { transactions, credentials: account.credentials, policy: settings }
 
-    const fallbackAddress: Effect.Effect<Endpoint> = Effect.map(
-      SubscriptionRef.get(transport.publicAddress),
-      Option.getOrElse(() => transport.localAddress)
-    )
+    // Bound to the wildcard address, with no address learned from a response (rport, received): the
+    // address the routing table picks toward the peer, as no peer can reach 0.0.0.0.
+    const fallbackAddress = (host: string): Effect.Effect<Endpoint> =>
+      Effect.flatMap(SubscriptionRef.get(transport.publicAddress), (learned) => {
+        if (Option.isSome(learned)) return Effect.succeed(learned.value)
+        if (!isUnspecified(transport.localAddress.address)) return Effect.succeed(transport.localAddress)
+        return Effect.map(localAddressToward(host), (address) =>
+          Option.match(address, {
+            onNone: () => transport.localAddress,
+            onSome: (address) => ({ address, port: transport.localAddress.port })
+          }))
+      })
     const contactEndpoint = (host: string): Effect.Effect<Endpoint> =>
       nat.contactAddress(host, transport.localAddress.port).pipe(
-        Effect.flatMap((endpoint) => isUnspecified(endpoint.address) ? fallbackAddress : Effect.succeed(endpoint)),
-        Effect.catch(() => fallbackAddress)
+        Effect.flatMap((endpoint) => isUnspecified(endpoint.address) ? fallbackAddress(host) : Effect.succeed(endpoint)),
+        Effect.catch(() => fallbackAddress(host))
       )
     const contactFor = (host: string) => Effect.map(contactEndpoint(host), (endpoint) => Account.contactUri(account, endpoint))
 

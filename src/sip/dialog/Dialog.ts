@@ -21,6 +21,7 @@ import * as SIPMessage from "../SIPMessage.ts"
 import { SIPParseError } from "../SIPParseError.ts"
 import { formatUri, type SIPURI } from "../Uri.ts"
 import { randomToken } from "../transaction/Key.ts"
+import { isIpLiteral } from "../../transport/Locate.ts"
 import type { Destination } from "../../transport/SipTransport.ts"
 
 /**
@@ -450,13 +451,21 @@ const defaultPort = (uri: SIPURI): number =>
 /**
  * The host and port a URI names: its `maddr` parameter or host, its port or
  * 5060 (5061 for sips). `undefined` for a tel URI. Names are resolved by the
- * transport (A/AAAA records; no SRV lookups).
+ * transport; a name without port or `maddr` is marked `locate`, for the
+ * transport's DNS SRV lookup (RFC 3263 §4.2).
  *
  * @category routing
  * @since 0.1.0
  */
-export const uriDestination = (uri: SIPURI): Destination | undefined =>
-  uri.scheme === "tel" ? undefined : { host: uri.params.get("maddr") ?? uri.host, port: uri.port ?? defaultPort(uri) }
+export const uriDestination = (uri: SIPURI): Destination | undefined => {
+  if (uri.scheme === "tel") return undefined
+  const maddr = uri.params.get("maddr")
+  const destination = { host: maddr ?? uri.host, port: uri.port ?? defaultPort(uri) }
+  // an IP literal is never looked up; leaving the mark off keeps such destinations plain
+  return uri.port === undefined && maddr === undefined && !isIpLiteral(uri.host)
+    ? { ...destination, locate: true }
+    : destination
+}
 
 /**
  * Where the requests of a dialog go first: the first element of the route

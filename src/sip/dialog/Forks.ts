@@ -4,6 +4,11 @@
  * dialog, the first 2xx confirms the call's dialog, and a 2xx from another
  * fork afterwards creates a dialog the UAC must ACK and then end with BYE.
  *
+ * Reliable provisional responses (RFC 3262 §4): {@link reliable} tells
+ * whether a 1xx with `Require: 100rel` is acknowledged with PRACK (the next
+ * RSeq of its early dialog, with its PRACK built in that dialog) or dropped
+ * (a retransmission, or a response that skipped an RSeq).
+ *
  * An {@link InviteDialogs} is an immutable value kept by whoever waits for
  * the INVITE's responses; it is dropped with that fiber, so the early dialogs
  * of forks that never answered leave nothing behind.
@@ -11,7 +16,8 @@
  * @since 0.1.0
  */
 import { Result } from "effect"
-import type * as SIPMessage from "../SIPMessage.ts"
+import * as SIPMessage from "../SIPMessage.ts"
+import type { SIPParseError } from "../SIPParseError.ts"
 import * as Dialog from "./Dialog.ts"
 
 /**
@@ -25,6 +31,8 @@ export interface InviteDialogs {
   /** The remote tag of the dialog the call goes on with: the first confirmed one. */
   readonly confirmedTag: string | undefined
   readonly localContact: string | undefined
+  /** The RSeq of the last reliable provisional response acknowledged, by remote tag. */
+  readonly rseqs: ReadonlyMap<string, number>
 }
 
 /**
@@ -59,7 +67,8 @@ export const start = (invite: SIPMessage.SIPMessage, options: { readonly localCo
   invite,
   dialogs: new Map(),
   confirmedTag: undefined,
-  localContact: options.localContact
+  localContact: options.localContact,
+  rseqs: new Map()
 })
 
 const statusOf = (response: SIPMessage.SIPMessage): number => response.status === 0 ? 0 : response.status.value
@@ -81,7 +90,7 @@ export const onResponse = (
   response: SIPMessage.SIPMessage
 ): Result.Result<{ readonly state: InviteDialogs; readonly event: ForkEvent }, Dialog.DialogError> => {
   const status = statusOf(response)
-  if (status >= 300) return Result.succeed({ state: { ...state, dialogs: new Map() }, event: { _tag: "Failed" } })
+  if (status >= 300) return Result.succeed({ state: { ...state, dialogs: new Map(), rseqs: new Map() }, event: { _tag: "Failed" } })
   const tag = response.to?.tag
   if (status <= 100 || tag === undefined) return Result.succeed({ state, event: { _tag: "Ignored" } })
   const known = state.dialogs.get(tag)
@@ -106,3 +115,63 @@ export const onResponse = (
     event: { _tag: first ? "Confirmed" : "Extra", dialog }
   })
 }
+
+/**
+ * What a provisional response means under RFC 3262.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Reliability =
+  /** Not sent reliably: processed as any 1xx. */
+  | { readonly _tag: "Unreliable" }
+  /** The next reliable response of its early dialog: process it and send `prack`. */
+  | { readonly _tag: "Prack"; readonly prack: SIPMessage.SIPMessage; readonly dialog: Dialog.Dialog }
+  /** A retransmission, or one that skipped an RSeq (§4): neither PRACKed nor processed. */
+  | { readonly _tag: "Drop" }
+
+/**
+ * Takes in a 1xx (after {@link onResponse}, so its early dialog exists): a
+ * reliable one, `Require: 100rel` with an RSeq, gets a PRACK with
+ * `RAck: <RSeq> <CSeq> INVITE` built in its early dialog (which advances its
+ * CSeq) when its RSeq is the first of that dialog or one above the last;
+ * another RSeq is dropped (§4). 100 and responses without RSeq are
+ * unreliable.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const reliable = (
+  state: InviteDialogs,
+  response: SIPMessage.SIPMessage
+): Result.Result<{ readonly state: InviteDialogs; readonly reliability: Reliability }, SIPParseError> => {
+  const unreliable = Result.succeed({ state, reliability: { _tag: "Unreliable" } as const })
+  const status = statusOf(response)
+  if (status <= 100 || status >= 200 || !SIPMessage.requires(response, "100rel")) return unreliable
+  const tag = response.to?.tag
+  const dialog = tag === undefined ? undefined : state.dialogs.get(tag)
+  const rseq = Number((response.headers.get("RSeq") ?? "").trim())
+  const cseq = state.invite.cseq?.seq
+  if (dialog === undefined || tag === undefined || cseq === undefined || !Number.isInteger(rseq) || rseq < 1) return unreliable
+  if (dialog.state === Dialog.DialogState.CONFIRMED) return Result.succeed({ state, reliability: { _tag: "Drop" } })
+  const last = state.rseqs.get(tag)
+  if (last !== undefined && rseq !== last + 1) return Result.succeed({ state, reliability: { _tag: "Drop" } })
+  return Result.map(
+    Dialog.createRequest(dialog, "PRACK", { headers: [["RAck", `${rseq} ${cseq} INVITE`]] }),
+    ({ dialog: next, request }) => {
+      const rseqs = new Map(state.rseqs)
+      rseqs.set(tag, rseq)
+      return { state: { ...withDialog(state, next), rseqs }, reliability: { _tag: "Prack", prack: request, dialog: next } as const }
+    }
+  )
+}
+
+/**
+ * The state with `dialog` in place of its earlier version (a request sent in
+ * an early dialog advanced its CSeq).
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const update = (state: InviteDialogs, dialog: Dialog.Dialog): InviteDialogs =>
+  state.dialogs.has(dialog.remoteTag) ? withDialog(state, dialog) : state

@@ -5,6 +5,8 @@
  * - UAS: {@link acceptInvite} sends the 2xx of an INVITE and retransmits it
  *   (T1, doubling up to T2) until its ACK arrives, giving up after 64·T1,
  *   on every transport (§13.3.1.4); the dialog must then end with BYE.
+ *   {@link reliableProvisionals} sends 1xx reliably (RFC 3262 §3): RSeq,
+ *   retransmission until the PRACK, and the PRACK's match by its RAck.
  * - UAC: {@link acknowledge} sends the ACK of a 2xx with a new branch and
  *   has it sent again for each retransmission of that 2xx (§13.2.2.4);
  *   {@link endExtraDialog} ACKs and ends the dialog of a 2xx from another
@@ -20,7 +22,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Option, Result } from "effect"
+import { Deferred, Duration, Effect, Option, Random, Result, Schema } from "effect"
 import * as SIPMessage from "../SIPMessage.ts"
 import { SIPParseError } from "../SIPParseError.ts"
 import { SIPStatus } from "../SIPStatus.ts"
@@ -145,6 +147,139 @@ export const acceptInvite = (
       branch: transaction.request.via[0]?.branch ?? "(no branch)",
       afterMillis: giveUpAfter
     })
+  })
+
+/**
+ * No PRACK came for a reliable provisional response within 64·T1 (RFC 3262
+ * §3): the UAS should refuse the INVITE with a 5xx.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class PrackTimeoutError extends Schema.TaggedError<PrackTimeoutError>()("PrackTimeoutError", {
+  rseq: Schema.Number,
+  afterMillis: Schema.Number
+}) {
+  override get message(): string {
+    return `no PRACK arrived for the reliable provisional response with RSeq ${this.rseq} within ${this.afterMillis} ms`
+  }
+}
+
+/**
+ * The RAck of a PRACK (RFC 3262 §7.2): the RSeq, CSeq number and method of
+ * the response it acknowledges.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RAck {
+  readonly rseq: number
+  readonly cseq: number
+  readonly method: string
+}
+
+const positiveInt = (text: string): number | undefined => /^\d{1,10}$/.test(text) ? Number(text) : undefined
+
+/**
+ * The RAck of `request`, if it has a well-formed one.
+ *
+ * @category accessors
+ * @since 0.1.0
+ */
+export const rackOf = (request: SIPMessage.SIPMessage): RAck | undefined => {
+  const [rseq, cseq, method, ...rest] = (request.headers.get("RAck") ?? "").trim().split(/\s+/)
+  const numbers = [positiveInt(rseq ?? ""), positiveInt(cseq ?? "")] as const
+  if (numbers[0] === undefined || numbers[1] === undefined || method === undefined || rest.length > 0) return undefined
+  return { rseq: numbers[0], cseq: numbers[1], method }
+}
+
+/**
+ * The reliable provisional responses of one INVITE server transaction
+ * (RFC 3262 §3).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ReliableProvisionals {
+  /**
+   * Sends a 1xx (not 100) reliably: with `Require: 100rel` and the next
+   * RSeq, once the earlier ones are acknowledged (one at a time, §3).
+   * Returns after the first copy went out, with the retransmission to run:
+   * at T1, 2·T1, 4·T1, … until its PRACK, failing after 64·T1 without one
+   * (or once the transaction no longer takes 1xx, having sent its final
+   * response).
+   */
+  readonly send: (
+    response: SIPMessage.SIPMessage
+  ) => Effect.Effect<Effect.Effect<void, PrackTimeoutError | RespondError>, PrackTimeoutError | RespondError | SIPParseError>
+  /**
+   * Matches a PRACK by its RAck (RSeq, CSeq number, method) against the
+   * unacknowledged responses and runs `answer` with whether it acknowledges
+   * one (answer 200) or not (answer 481, §3). Only then is the response
+   * acknowledged: its retransmission stops and `acknowledged` may complete,
+   * so the 200 to the PRACK goes before a 2xx waiting for it.
+   */
+  readonly prack: (request: SIPMessage.SIPMessage, answer: (matched: boolean) => Effect.Effect<void>) => Effect.Effect<void>
+  /** Completes once every reliable response sent so far is acknowledged; fails when one never was. */
+  readonly acknowledged: Effect.Effect<void, PrackTimeoutError>
+}
+
+/**
+ * The reliable provisional responses of the INVITE `transaction`; RSeq
+ * starts at a random value in 1..2^31−1 (§3) and grows by one per response.
+ *
+ * @category uas
+ * @since 0.1.0
+ */
+export const reliableProvisionals = (transaction: ServerTransaction): Effect.Effect<ReliableProvisionals> =>
+  Effect.gen(function*() {
+    let next = yield* Random.nextIntBetween(1, 2 ** 31 - 1)
+    const cseq = transaction.request.cseq?.seq ?? 0
+    const pending = new Map<number, Deferred.Deferred<void, PrackTimeoutError>>()
+    const acknowledged = Effect.suspend(() => Effect.forEach([...pending.values()], Deferred.await, { discard: true }))
+
+    const retransmit = (response: SIPMessage.SIPMessage, rseq: number, done: Deferred.Deferred<void, PrackTimeoutError>) =>
+      Effect.gen(function*() {
+        const giveUpAfter = 64 * transaction.timers.t1
+        let waited = 0
+        let interval = transaction.timers.t1
+        while (waited < giveUpAfter) {
+          const wait = Math.min(interval, giveUpAfter - waited)
+          const pracked = yield* Deferred.await(done).pipe(Effect.timeoutOption(Duration.millis(wait)), Effect.orElseSucceed(Option.none))
+          if (Option.isSome(pracked)) return
+          waited += wait
+          interval *= 2
+          if (waited < giveUpAfter) yield* transaction.respond(response)
+        }
+        const timeout = new PrackTimeoutError({ rseq, afterMillis: giveUpAfter })
+        pending.delete(rseq)
+        yield* Deferred.fail(done, timeout)
+        return yield* timeout
+      }).pipe(Effect.onError(() => Effect.sync(() => pending.delete(rseq))))
+
+    const send = (response: SIPMessage.SIPMessage) =>
+      Effect.gen(function*() {
+        yield* acknowledged
+        const rseq = next++
+        const reliable = yield* Effect.fromResult(
+          Result.flatMap(SIPMessage.withHeader(response, "Require", "100rel"), (message) => SIPMessage.withHeader(message, "RSeq", String(rseq)))
+        )
+        yield* transaction.respond(reliable)
+        const done = yield* Deferred.make<void, PrackTimeoutError>()
+        pending.set(rseq, done)
+        return retransmit(reliable, rseq, done)
+      })
+
+    const prack = (request: SIPMessage.SIPMessage, answer: (matched: boolean) => Effect.Effect<void>) =>
+      Effect.suspend(() => {
+        const rack = rackOf(request)
+        const done = rack === undefined || rack.cseq !== cseq || rack.method !== "INVITE" ? undefined : pending.get(rack.rseq)
+        if (rack === undefined || done === undefined) return answer(false)
+        pending.delete(rack.rseq)
+        return Effect.andThen(answer(true), Deferred.succeed(done, undefined))
+      })
+
+    return { send, prack, acknowledged }
   })
 
 /**

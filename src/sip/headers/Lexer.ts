@@ -116,7 +116,7 @@ export function fail(reason: string, offset: number): never {
 
 /**
  * A cursor over `s[pos, end)`. `paramName` / `paramValue` hold the last
- * parameter read by {@link nextParam}, so parameter loops need no per-param allocation.
+ * parameter read by `nextParam`, so parameter loops need no per-param allocation.
  * A message parser moves one scanner from value to value with {@link Scanner.reset}.
  */
 export class Scanner {

@@ -153,32 +153,24 @@ export interface Parts {
   readonly hasContentLength: boolean
 }
 
-interface Typed {
-  readonly requestUri: SIPURI | undefined
-  readonly via: ReadonlyArray<Via>
-  readonly from: NameAddr | undefined
-  readonly to: NameAddr | undefined
-  readonly callId: string | undefined
-  readonly cseq: CSeq | undefined
-}
+/** The headers typed when a message is made (the others on first access). */
+type Typed = Pick<SIPMessage, "requestUri" | "via" | "from" | "to" | "callId" | "cseq">
 
 const nativeSchemes: ReadonlySet<string> = new Set(["sip", "sips", "tel"])
 
+/**
+ * The fields the constructor sets, declared once by {@link SIPMessage} and
+ * merged into the class below; writable so that the constructor can set them
+ * (the class is module-private: callers see the readonly interface).
+ */
+type Fields = {
+  -readonly [K in "type" | "version" | "method" | "requestUriText" | "status" | "reason" | "headers" | "hasContentLength" | keyof Typed]:
+    SIPMessage[K]
+}
+
+interface Message extends Fields {}
+
 class Message implements SIPMessage {
-  readonly type: SIPMessageType
-  readonly version: string
-  readonly method: string
-  readonly requestUri: SIPURI | undefined
-  readonly requestUriText: string
-  readonly status: SIPStatus | 0
-  readonly reason: string
-  readonly headers: Headers
-  readonly via: ReadonlyArray<Via>
-  readonly from: NameAddr | undefined
-  readonly to: NameAddr | undefined
-  readonly callId: string | undefined
-  readonly cseq: CSeq | undefined
-  readonly hasContentLength: boolean
   private readonly parts: Parts
   private bodyBytes: Uint8Array | undefined
   private rawBytes: Uint8Array | undefined

@@ -342,8 +342,14 @@ export class ClientTransactionMachine {
         this.failureAck = failureAck
         this.request = undefined
         this.lifetimeTimer = this.env.wheel.schedule(this, "D", this.env.timers.d)
-        this.passFinal(response, true)
-        return failureAck === undefined ? undefined : Effect.ignore(this.env.transmit(this, [failureAck]))
+        if (failureAck === undefined) {
+          this.passFinal(response, true)
+          return undefined
+        }
+        // the ACK goes out before the TU hears of the failure: a TU that stops its UA then still acknowledged it
+        return Effect.ignore(this.env.transmit(this, [failureAck])).pipe(
+          Effect.andThen(Effect.sync(() => this.passFinal(response, true)))
+        )
       }
       case ClientState.ACCEPTED: {
         if (status < 200 || status >= 300) return undefined

@@ -4,7 +4,7 @@
  * wakes it, cancelled tasks stop, and an idle pacer does nothing.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { TestClock } from "effect/testing"
 import * as Pacer from "../../../src/rtp/Pacer.ts"
 
@@ -60,5 +60,40 @@ describe("Pacer", () => {
       pacer.schedule(once)
       yield* TestClock.adjust("1 second")
       expect(log).toEqual([`once@${3_600_000}`])
+    }))
+
+  it.effect("poll runs the tasks due now from outside the fiber; a task's effect still runs before any later task", () =>
+    Effect.gen(function*() {
+      // a clock whose sleeps never end: only `poll` (or a new earlier task) gets the tasks run
+      let millis = 0
+      const stopped: Clock.Clock = {
+        currentTimeMillisUnsafe: () => millis,
+        currentTimeMillis: Effect.sync(() => millis),
+        currentTimeNanosUnsafe: () => BigInt(millis) * 1_000_000n,
+        currentTimeNanos: Effect.sync(() => BigInt(millis) * 1_000_000n),
+        monotonicTimeNanosUnsafe: () => BigInt(millis) * 1_000_000n,
+        monotonicTimeNanos: Effect.sync(() => BigInt(millis) * 1_000_000n),
+        sleep: () => Effect.never
+      }
+      const pacer = yield* Pacer.make.pipe(Effect.provideService(Clock.Clock, stopped))
+      const log: Array<string> = []
+      const quiet = { deadline: 0, run: (now: number) => (log.push(`quiet@${now}`), quiet.deadline += 20, { effect: undefined, again: true }) }
+      pacer.schedule(quiet)
+      yield* Effect.yieldNow
+      expect(log).toEqual(["quiet@0"])
+
+      millis = 20
+      yield* Effect.yieldNow
+      expect(log).toEqual(["quiet@0"])
+      pacer.poll()
+      expect(log).toEqual(["quiet@0", "quiet@20"])
+
+      periodic(pacer, "loud", 30, 20, log)
+      millis = 40
+      pacer.poll()
+      pacer.poll()
+      yield* Effect.yieldNow
+      // the loud task's send runs before the quiet task, due as well, gets its turn
+      expect(log.slice(2)).toEqual(["loud@40", "loud sent", "quiet@40"])
     }))
 })

@@ -22,13 +22,19 @@ const headerOf = (payload: Uint8Array) => {
   return parsed.success
 }
 
+/** A session sending to `peerPort` on a fresh in-memory network. */
+const pacedSession = Effect.gen(function*() {
+  const network = yield* memoryNetwork
+  const session = yield* RTPClient.make({ address: "127.0.0.1", media: mediaTo(peerPort) }).pipe(
+    Effect.provideService(RTPClient.RTPSocketFactory, network.factory)
+  )
+  return { network, session }
+})
+
 describe("pacing", () => {
   it.effect("packet n goes out at t0 + n·20 ms for 10 virtual minutes, with no drift", () =>
     Effect.gen(function*() {
-      const network = yield* memoryNetwork
-      const session = yield* RTPClient.make({ address: "127.0.0.1", media: mediaTo(peerPort) }).pipe(
-        Effect.provideService(RTPClient.RTPSocketFactory, network.factory)
-      )
+      const { network, session } = yield* pacedSession
       yield* TestClock.adjust("10 minutes")
       const sends = sendsOf(network, session.localPort)
       expect(sends.length).toBe(30_001)
@@ -47,10 +53,7 @@ describe("pacing", () => {
 
   it.effect("TRANSMIT_DELAY_REDUCTION shortens the interval by its fraction, still without drift", () =>
     Effect.gen(function*() {
-      const network = yield* memoryNetwork
-      const session = yield* RTPClient.make({ address: "127.0.0.1", media: mediaTo(peerPort) }).pipe(
-        Effect.provideService(RTPClient.RTPSocketFactory, network.factory)
-      )
+      const { network, session } = yield* pacedSession
       yield* TestClock.adjust("10 minutes")
       const sends = sendsOf(network, session.localPort)
       expect(sends.length).toBe(40_001)
@@ -64,10 +67,7 @@ describe("pacing", () => {
 
   it.effect("a late wake-up sends one packet at once and skips the missed slots instead of bursting", () =>
     Effect.gen(function*() {
-      const network = yield* memoryNetwork
-      const session = yield* RTPClient.make({ address: "127.0.0.1", media: mediaTo(peerPort) }).pipe(
-        Effect.provideService(RTPClient.RTPSocketFactory, network.factory)
-      )
+      const { network, session } = yield* pacedSession
       // The 10th send (at 200 ms) blocks the fiber for 70 ms.
       yield* network.delayWrite(session.localPort, 10, "70 millis")
       yield* TestClock.adjust("400 millis")
@@ -89,10 +89,7 @@ describe("pacing", () => {
 
   it.effect("sendDtmf takes the place of audio in the same slots: one timestamp, growing duration, three ends", () =>
     Effect.gen(function*() {
-      const network = yield* memoryNetwork
-      const session = yield* RTPClient.make({ address: "127.0.0.1", media: mediaTo(peerPort) }).pipe(
-        Effect.provideService(RTPClient.RTPSocketFactory, network.factory)
-      )
+      const { network, session } = yield* pacedSession
       yield* TestClock.adjust("100 millis")
       const sending = yield* Effect.forkChild(session.sendDtmf("5"))
       yield* TestClock.adjust("400 millis")

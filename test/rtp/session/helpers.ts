@@ -1,11 +1,10 @@
 /**
  * Shared pieces of the session tests: SDP negotiation between two sessions,
- * test signals, alignment of received audio, and an in-memory socket that
- * records what a session sends (for `TestClock`).
+ * test signals, alignment of received audio, and the in-memory RTP network
+ * of effect-voip/testing with stalled writes (for `TestClock`).
  */
 import * as Dgram from "node:dgram"
-import { Clock, type Duration, Effect, Layer, Queue } from "effect"
-import { NetAddress } from "effect/net"
+import { type Duration, Effect, Layer } from "effect"
 import { DatagramSocket } from "effect/socket"
 import type { NegotiatedMedia } from "../../../src/sdp/OfferAnswer.ts"
 import * as OfferAnswer from "../../../src/sdp/OfferAnswer.ts"
@@ -13,6 +12,8 @@ import type { RTPPacer } from "../../../src/rtp/Pacer.ts"
 import { PayloadType } from "../../../src/rtp/PayloadType.ts"
 import type { RTPPorts } from "../../../src/rtp/Ports.ts"
 import * as RTPClient from "../../../src/rtp/RTPClient.ts"
+import { MemoryRtpNetwork } from "../../../src/testing/MemoryRtp.ts"
+import type { Endpoint } from "../../../src/transport/SipTransport.ts"
 
 /**
  * A pacer and ports below Linux's ephemeral range, away from the lab's
@@ -59,15 +60,7 @@ export const chirp = (seconds: number, f0 = 300, f1 = 3000): Int16Array => {
   return out
 }
 
-export const concat = (frames: ReadonlyArray<Int16Array>): Int16Array => {
-  const out = new Int16Array(frames.reduce((sum, f) => sum + f.length, 0))
-  let at = 0
-  for (const frame of frames) {
-    out.set(frame, at)
-    at += frame.length
-  }
-  return out
-}
+export { concat } from "../../../src/rtp/Audio.ts"
 
 /** Normalised correlation of `a` with `b` starting at `offset` in `b`. */
 export const correlationAt = (a: Int16Array, b: Int16Array, offset: number): number => {
@@ -129,65 +122,44 @@ export const frameAlignment = (signal: Int16Array, recording: Int16Array, offset
   return frames
 }
 
+/** A datagram a session's socket sent: the `Clock` time, the sending port, where it went. */
 export interface SentDatagram {
   readonly at: number
-  /** The sending socket's port. */
   readonly port: number
   readonly payload: Uint8Array
-  readonly address: NetAddress.InetAddress
+  readonly address: Endpoint
 }
 
 /**
- * An in-memory network for sessions under `TestClock`: every write is
- * recorded with the `Clock` time it happened at and delivered at once to
- * the socket bound on the destination port, if any. `delayWrite` makes the
- * n-th write (from 0) on a port take that long, as a stalled event loop would.
+ * The in-memory RTP network of effect-voip/testing for sessions under
+ * `TestClock`, with a record of what was sent. `delayWrite` makes the n-th
+ * write (from 0) on a port take that long, as a stalled event loop would.
  */
 export const memoryNetwork = Effect.gen(function*() {
-  const sent: Array<SentDatagram> = []
-  const inboxes = new Map<number, Queue.Queue<DatagramSocket.Datagram>>()
+  const network = yield* MemoryRtpNetwork.make
   const writeDelays = new Map<string, Duration.Input>()
   const writes = new Map<number, number>()
-  const deliver = (port: number, payload: Uint8Array, from: NetAddress.InetAddress) => {
-    const inbox = inboxes.get(port)
-    if (inbox !== undefined) Queue.offerUnsafe(inbox, { payload, address: from })
-  }
-  const factory = (binding: { readonly address: string; readonly port: number }) =>
-    Effect.sync(() => {
-      const self = NetAddress.inetAddressFromIpStringUnsafe(binding.address, binding.port)
-      return DatagramSocket.make({
-        reader: Effect.acquireRelease(
-          Effect.gen(function*() {
-            const inbox = yield* Queue.unbounded<DatagramSocket.Datagram>()
-            inboxes.set(binding.port, inbox)
-            return {
-              pull: Effect.map(Queue.takeAll(inbox), (datagrams) => datagrams as unknown as readonly [DatagramSocket.Datagram]),
-              address: self,
-              dropped: () => 0,
-              joinMulticast: () => Effect.void
-            } satisfies DatagramSocket.Reader
-          }),
-          () => Effect.sync(() => inboxes.delete(binding.port))
-        ),
-        writer: Effect.succeed({
-          write: (datagram: DatagramSocket.OutgoingDatagram) =>
-            Effect.gen(function*() {
-              const index = writes.get(binding.port) ?? 0
-              writes.set(binding.port, index + 1)
-              const payload = (datagram.payload as Uint8Array).slice()
-              const address = datagram.address as NetAddress.InetAddress
-              sent.push({ at: yield* Clock.currentTimeMillis, port: binding.port, payload, address })
-              deliver(address.port, payload, self)
-              const delay = writeDelays.get(`${binding.port}/${index}`)
-              if (delay !== undefined) yield* Effect.sleep(delay)
-            }),
-          writeAll: () => Effect.void
-        })
-      })
+  const stalled = (port: number) =>
+    Effect.suspend(() => {
+      const index = writes.get(port) ?? 0
+      writes.set(port, index + 1)
+      const delay = writeDelays.get(`${port}/${index}`)
+      return delay === undefined ? Effect.void : Effect.sleep(delay)
     })
+  const factory = (binding: RTPClient.SocketBinding) =>
+    Effect.map(network.factory(binding), (socket) =>
+      DatagramSocket.make({
+        reader: socket.reader,
+        writer: Effect.map(socket.writer, (writer) => ({
+          write: (datagram: DatagramSocket.OutgoingDatagram) => Effect.andThen(writer.write(datagram), stalled(binding.port)),
+          writeAll: writer.writeAll
+        }))
+      }))
   return {
     factory,
-    sent,
+    get sent(): ReadonlyArray<SentDatagram> {
+      return network.sent.map((datagram) => ({ at: datagram.at, port: datagram.from.port, payload: datagram.payload, address: datagram.to }))
+    },
     delayWrite: (port: number, index: number, delay: Duration.Input) =>
       Effect.sync(() => void writeDelays.set(`${port}/${index}`, delay))
   }

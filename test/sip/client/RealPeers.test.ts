@@ -56,6 +56,17 @@ const registers = (trace: string) =>
     nc: /nc=([0-9a-f]{8})/.exec(text)?.[1]
   }))
 
+/** alice (password alicepw) at the lab peer on 127.0.0.1:`port`, asking for 4 s so that a refresh comes soon. */
+const alice = (port: number, mode: TransportMode) => ({
+  server: "127.0.0.1",
+  port,
+  user: "alice",
+  password: "alicepw",
+  expires: 4,
+  transport: mode,
+  bind: { host: "127.0.0.1" }
+})
+
 const transports = [
   { name: "UDP", mode: TransportMode.UDP, sippFlags: [] },
   { name: "TCP", mode: TransportMode.TCP, sippFlags: ["-t", "t1"] }
@@ -68,15 +79,7 @@ describe("the sipp digest registrar", () => {
         const out = yield* labOut
         const port = yield* freePort
         const sipp = yield* registrar(out, port, sippFlags)
-        const { deregister, sip, statuses } = yield* startClient({
-          server: "127.0.0.1",
-          port,
-          user: "alice",
-          password: "alicepw",
-          expires: 4,
-          transport: mode,
-          bind: { host: "127.0.0.1" }
-        })
+        const { deregister, sip, statuses } = yield* startClient(alice(port, mode))
         yield* within("registration", 5000, sip.registered)
         // granted 4 s: the refresh goes 2 s later, pre-emptively authorized
         yield* waitUntil(() => registers(sipp.messages()).length >= 3, 5000, () => `a refresh in\n${sipp.messages()}`)
@@ -118,15 +121,7 @@ describe("kamailio", () => {
         const out = yield* labOut
         const port = yield* freePort
         const proxy = yield* kamailio(out, port)
-        const { close, sip, statuses } = yield* startClient({
-          server: "127.0.0.1",
-          port,
-          user: "alice",
-          password: "alicepw",
-          expires: 4,
-          transport: mode,
-          bind: { host: "127.0.0.1" }
-        })
+        const { close, sip, statuses } = yield* startClient(alice(port, mode))
         const delivered = yield* Deferred.make<string>()
         yield* sip.incoming.pipe(
           Stream.runForEach((event) => {

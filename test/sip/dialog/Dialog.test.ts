@@ -120,7 +120,7 @@ describe("dialogs (§12)", () => {
     expect(bye.callId).toBe(request.callId)
     expect(bye.via).toEqual([])
     expect(bye.headers.has("Contact")).toBe(false)
-    expect(Dialog.nextHop(dialog)).toEqual({ host: "p1.atlanta.example.com", port: 5060 })
+    expect(Dialog.nextHop(dialog)).toEqual({ host: "p1.atlanta.example.com", port: 5060, locate: true })
     // a target refresh request carries our Contact
     const reinvite = Result.getOrThrow(Dialog.createRequest(after, "INVITE", { body: "v=0", contentType: "application/sdp" }))
     expect(reinvite.request.headers.get("Contact")).toBe("<sip:alice@pc33.atlanta.example.com>")
@@ -137,7 +137,7 @@ describe("dialogs (§12)", () => {
     const { request: bye } = Result.getOrThrow(Dialog.createRequest(dialog, "BYE"))
     expect(bye.requestUriText).toBe("sip:strict.atlanta.example.com;transport=udp")
     expect(bye.headers.getAll("Route")).toEqual(["<sip:p2.biloxi.example.com;lr>", "<sip:bob@192.0.2.4>"])
-    expect(Dialog.nextHop(dialog)).toEqual({ host: "strict.atlanta.example.com", port: 5060 })
+    expect(Dialog.nextHop(dialog)).toEqual({ host: "strict.atlanta.example.com", port: 5060, locate: true })
   })
 
   it("without a route set the request goes to the remote target", () => {

@@ -5,33 +5,25 @@ import * as Dialog from "../../../src/sip/dialog/Dialog.ts"
 import * as Forks from "../../../src/sip/dialog/Forks.ts"
 import * as UaCore from "../../../src/sip/dialog/UaCore.ts"
 import * as SIPMessage from "../../../src/sip/SIPMessage.ts"
-import type { ServerTransaction } from "../../../src/sip/transaction/ServerTransaction.ts"
 import { MemoryNetwork } from "../../../src/testing/MemoryTransport.ts"
 import { TransportMode } from "../../../src/transport/TransportMode.ts"
 import {
   ALICE,
   BOB,
+  clientAndPeer,
   cumulative,
   destination,
-  type Inbox,
   isRequest,
   isResponse,
   layerNode,
-  rawNode,
+  nextTransaction,
   reply,
   request,
   sendTimes,
   sentFrom,
-  settle
+  settle,
+  world
 } from "../transaction/helpers.ts"
-import { world } from "../transaction/helpers.ts"
-import type { TransactionUserEvent } from "../../../src/sip/transaction/TransactionLayer.ts"
-
-const nextTransaction = (events: Inbox<TransactionUserEvent>) =>
-  Effect.map(events.next, (event): ServerTransaction => {
-    if (event._tag !== "Request") throw new Error(`expected a request, got ${event._tag}`)
-    return event.transaction
-  })
 
 /** Two transaction layers, Alice calling Bob. */
 const pair = (mode: TransportMode = TransportMode.UDP) =>
@@ -99,9 +91,7 @@ describe("UAS: 2xx retransmission until the ACK (§13.3.1.4)", () => {
 describe("UAC: ACK for 2xx (§13.2.2.4)", () => {
   it.effect("is re-sent, unchanged, for every retransmission of the 2xx", () =>
     Effect.gen(function*() {
-      const tap = yield* (yield* MemoryNetwork).tap
-      const alice = yield* layerNode(ALICE)
-      const bob = yield* rawNode(BOB)
+      const { tap, alice, bob } = yield* clientAndPeer()
       const call = yield* alice.layer.request(request("INVITE"), destination(BOB))
       const invite = (yield* bob.received.next).message
       const ok = withContact(reply(invite, 200, "bob"), BOB)
@@ -123,9 +113,7 @@ describe("UAC: ACK for 2xx (§13.2.2.4)", () => {
 describe("forked INVITE (§13.2.2.4)", () => {
   it.effect("the first 2xx is the call; a 2xx from another fork is ACKed and ended with BYE; nothing is left", () =>
     Effect.gen(function*() {
-      const tap = yield* (yield* MemoryNetwork).tap
-      const alice = yield* layerNode(ALICE)
-      const bob = yield* rawNode(BOB)
+      const { tap, alice, bob } = yield* clientAndPeer()
       const call = yield* alice.layer.request(request("INVITE"), destination(BOB))
       const invite = (yield* bob.received.next).message
       for (const [status, tag] of [[180, "a"], [183, "b"], [200, "b"], [200, "a"]] as const) {
@@ -270,8 +258,7 @@ describe("CANCEL (§9)", () => {
 
   it.effect("no final response 64·T1 after the CANCEL: the INVITE is given up", () =>
     Effect.gen(function*() {
-      const alice = yield* layerNode(ALICE)
-      const bob = yield* rawNode(BOB)
+      const { alice, bob } = yield* clientAndPeer()
       const call = yield* alice.layer.request(request("INVITE"), destination(BOB))
       const invite = (yield* bob.received.next).message
       yield* bob.transport.send(reply(invite, 180, "bob"))

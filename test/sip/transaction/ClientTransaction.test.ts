@@ -2,31 +2,29 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Result, Stream } from "effect"
 import * as SIPMessage from "../../../src/sip/SIPMessage.ts"
 import { TestClock } from "effect/testing"
-import { MemoryNetwork } from "../../../src/testing/MemoryTransport.ts"
 import { TransportMode } from "../../../src/transport/TransportMode.ts"
 import {
   ackForSuccess,
   ALICE,
   BOB,
+  clientAndPeer,
   cumulative,
   destination,
   isRequest,
   layerNode,
-  rawNode,
   reply,
   request,
   sendTimes,
   sentFrom,
   settle,
+  terminatesAfter,
   world
 } from "./helpers.ts"
 
 describe("client transactions", () => {
   it.effect("non-INVITE over UDP: Timer E at 0.5, 1, 2, 4, 4, 4… s, Timer F at 32 s, then nothing is left", () =>
     Effect.gen(function*() {
-      const tap = yield* (yield* MemoryNetwork).tap
-      const alice = yield* layerNode(ALICE)
-      yield* rawNode(BOB)
+      const { tap, alice } = yield* clientAndPeer()
       const transaction = yield* alice.layer.request(request("OPTIONS"), destination(BOB))
       expect(transaction.request.via[0]?.branch).toMatch(/^z9hG4bK[0-9A-Za-z.-]{22}$/)
       const final = yield* Effect.forkChild(Effect.exit(transaction.final))
@@ -46,9 +44,7 @@ describe("client transactions", () => {
 
   it.effect("INVITE over UDP: Timer A at 0.5, 1, 2, 4, 8, 16 s, Timer B at 32 s", () =>
     Effect.gen(function*() {
-      const tap = yield* (yield* MemoryNetwork).tap
-      const alice = yield* layerNode(ALICE)
-      yield* rawNode(BOB)
+      const { tap, alice } = yield* clientAndPeer()
       const transaction = yield* alice.layer.request(request("INVITE"), destination(BOB))
       const responses = yield* Effect.forkChild(Effect.exit(Stream.runCollect(transaction.responses)))
       yield* TestClock.adjust("31999 millis")
@@ -63,9 +59,7 @@ describe("client transactions", () => {
 
   it.effect("T1/T2 come from the settings", () =>
     Effect.gen(function*() {
-      const tap = yield* (yield* MemoryNetwork).tap
-      const alice = yield* layerNode(ALICE)
-      yield* rawNode(BOB)
+      const { tap, alice } = yield* clientAndPeer()
       const transaction = yield* alice.layer.request(request("MESSAGE"), destination(BOB))
       yield* TestClock.adjust("10 seconds")
       expect(yield* Effect.flip(transaction.final)).toMatchObject({ timer: "F", afterMillis: 6400 })
@@ -74,9 +68,7 @@ describe("client transactions", () => {
 
   it.effect("non-INVITE: a provisional response moves to Proceeding, where E retransmits every T2", () =>
     Effect.gen(function*() {
-      const tap = yield* (yield* MemoryNetwork).tap
-      const alice = yield* layerNode(ALICE)
-      const bob = yield* rawNode(BOB)
+      const { tap, alice, bob } = yield* clientAndPeer()
       const transaction = yield* alice.layer.request(request("REGISTER"), destination(BOB))
       const received = yield* bob.received.next
       yield* TestClock.adjust("200 millis")
@@ -97,8 +89,7 @@ describe("client transactions", () => {
 
   it.effect("non-INVITE: Completed absorbs response retransmissions for T4 (Timer K), then terminates", () =>
     Effect.gen(function*() {
-      const alice = yield* layerNode(ALICE)
-      const bob = yield* rawNode(BOB)
+      const { alice, bob } = yield* clientAndPeer()
       const transaction = yield* alice.layer.request(request("BYE"), destination(BOB))
       const received = yield* bob.received.next
       const ok = reply(received.message, 200)
@@ -116,9 +107,7 @@ describe("client transactions", () => {
 
   it.effect("INVITE: a non-2xx final is ACKed by the transaction (§17.1.1.3), again for each retransmission, Timer D = 32 s", () =>
     Effect.gen(function*() {
-      const tap = yield* (yield* MemoryNetwork).tap
-      const alice = yield* layerNode(ALICE)
-      const bob = yield* rawNode(BOB)
+      const { tap, alice, bob } = yield* clientAndPeer()
       const invite = request("INVITE", { headers: [["Route", "<sip:proxy.example;lr>"]] })
       const transaction = yield* alice.layer.request(invite, destination(BOB))
       const received = (yield* bob.received.next).message
@@ -146,18 +135,13 @@ describe("client transactions", () => {
         { value: 180 },
         { value: 486 }
       ])
-      yield* TestClock.adjust("30999 millis")
-      expect(transaction.state).toBe("Completed")
-      yield* TestClock.adjust("1 millis")
-      expect(transaction.state).toBe("Terminated")
+      yield* terminatesAfter(transaction, "Completed", 31_000)
       expect((yield* alice.layer.stats).clientTransactions).toBe(0)
     }).pipe(Effect.provide(world())))
 
   it.effect("INVITE: every 2xx goes to the TU while Accepted (RFC 6026), the UA core's ACK is re-sent for each, Timer M = 32 s", () =>
     Effect.gen(function*() {
-      const tap = yield* (yield* MemoryNetwork).tap
-      const alice = yield* layerNode(ALICE)
-      const bob = yield* rawNode(BOB)
+      const { tap, alice, bob } = yield* clientAndPeer()
       const transaction = yield* alice.layer.request(request("INVITE"), destination(BOB))
       const received = (yield* bob.received.next).message
       const ok = reply(received, 200, "fork-1")
@@ -174,18 +158,13 @@ describe("client transactions", () => {
       const acks = sentFrom(yield* tap.packets, ALICE, isRequest("ACK")).map((packet) => packet.message!)
       expect(acks.map((ack) => ack.to?.tag)).toEqual(["fork-1", "fork-1"])
       expect(acks[0]?.via[0]?.branch).not.toBe(transaction.branch)
-      yield* TestClock.adjust("31999 millis")
-      expect(transaction.state).toBe("Accepted")
-      yield* TestClock.adjust("1 millis")
-      expect(transaction.state).toBe("Terminated")
+      yield* terminatesAfter(transaction, "Accepted", 32_000)
       expect((yield* alice.layer.stats).clientTransactions).toBe(0)
     }).pipe(Effect.provide(world())))
 
   it.effect("over a reliable transport nothing is retransmitted, F still times out, K is zero", () =>
     Effect.gen(function*() {
-      const tap = yield* (yield* MemoryNetwork).tap
-      const alice = yield* layerNode(ALICE, TransportMode.TCP)
-      const bob = yield* rawNode(BOB, TransportMode.TCP)
+      const { tap, alice, bob } = yield* clientAndPeer(TransportMode.TCP)
       const lost = yield* alice.layer.request(request("OPTIONS"), destination(BOB))
       const answered = yield* alice.layer.request(request("OPTIONS"), destination(BOB))
       yield* bob.received.next

@@ -16,6 +16,7 @@ import type { ServerTransaction } from "../../../src/sip/transaction/ServerTrans
 import {
   ALICE,
   BOB,
+  clientAndPeer,
   destination,
   isRequest,
   layerNode,
@@ -61,8 +62,7 @@ describe("client transactions under arbitrary responses", () => {
     await fc.assert(
       fc.asyncProperty(methods, fc.array(clientStep, { maxLength: 40 }), (methodList, steps) =>
         run(Effect.gen(function*() {
-          const alice = yield* layerNode(ALICE)
-          const bob = yield* rawNode(BOB)
+          const { alice, bob } = yield* clientAndPeer()
           const tap = yield* (yield* MemoryNetwork).tap
           const transactions: Array<ClientTransaction> = []
           const collected: Array<Array<SIPMessage.SIPMessage>> = []

@@ -2,9 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Result } from "effect"
 import { TestClock } from "effect/testing"
 import * as SIPMessage from "../../../src/sip/SIPMessage.ts"
-import type { ServerTransaction } from "../../../src/sip/transaction/ServerTransaction.ts"
 import * as TransactionLayer from "../../../src/sip/transaction/TransactionLayer.ts"
-import type { TransactionUserEvent } from "../../../src/sip/transaction/TransactionLayer.ts"
 import * as MemoryTransport from "../../../src/testing/MemoryTransport.ts"
 import { MemoryNetwork } from "../../../src/testing/MemoryTransport.ts"
 import { SipTransport } from "../../../src/transport/SipTransport.ts"
@@ -15,26 +13,20 @@ import {
   BOB,
   cumulative,
   destination,
-  type Inbox,
   isResponse,
   layerNode,
+  nextTransaction,
   rawNode,
   reply,
   request,
   sendTimes,
   sentFrom,
   settle,
+  terminatesAfter,
   world
 } from "./helpers.ts"
 
 const via = (branch: string, transport = "UDP") => `SIP/2.0/${transport} ${ALICE.address}:${ALICE.port};branch=${branch}`
-
-/** The next TU event, which must be a new request. */
-const nextTransaction = (events: Inbox<TransactionUserEvent>) =>
-  Effect.map(events.next, (event): ServerTransaction => {
-    if (event._tag !== "Request") throw new Error(`expected a request, got ${event._tag}`)
-    return event.transaction
-  })
 
 /** A server node (transaction layer) at BOB and a client (bare transport) at ALICE that sends by hand. */
 const setup = (mode: TransportMode = TransportMode.UDP) =>
@@ -121,10 +113,7 @@ describe("server transactions", () => {
       expect(transaction.state).toBe("Confirmed")
       yield* sendToBob(ack)
       yield* sendToBob(invite)
-      yield* TestClock.adjust("4999 millis")
-      expect(transaction.state).toBe("Confirmed")
-      yield* TestClock.adjust("1 millis")
-      expect(transaction.state).toBe("Terminated")
+      yield* terminatesAfter(transaction, "Confirmed", 5_000)
       yield* transaction.terminated
       expect(sendTimes(yield* tap.packets, BOB, isResponse(486))).toEqual([0, 500, 1500])
       expect(yield* bob.events.size).toBe(0)
@@ -192,10 +181,7 @@ describe("server transactions", () => {
       const late = yield* Effect.flip(transaction.respond(reply(transaction.request, 500)))
       expect(late).toMatchObject({ _tag: "TransactionStateError", state: "Completed", status: 500 })
       expect(yield* bob.events.size).toBe(0)
-      yield* TestClock.adjust("31999 millis")
-      expect(transaction.state).toBe("Completed")
-      yield* TestClock.adjust("1 millis")
-      expect(transaction.state).toBe("Terminated")
+      yield* terminatesAfter(transaction, "Completed", 32_000)
       expect((yield* bob.layer.stats).serverTransactions).toBe(0)
     }).pipe(Effect.provide(world())))
 

@@ -3,11 +3,15 @@
  * to send, nodes on an in-memory network (a transaction layer, or a bare
  * transport the test answers by hand), and readers of the network tap.
  */
+import { expect } from "@effect/vitest"
 import { Duration, Effect, Layer, Queue, Result, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import { type Settings, VoIPSettings } from "../../../src/Config.ts"
 import * as SIPMessage from "../../../src/sip/SIPMessage.ts"
 import * as TransactionLayer from "../../../src/sip/transaction/TransactionLayer.ts"
 import * as MemoryTransport from "../../../src/testing/MemoryTransport.ts"
+import type { ServerTransaction } from "../../../src/sip/transaction/ServerTransaction.ts"
+import type { TransactionUserEvent } from "../../../src/sip/transaction/TransactionLayer.ts"
 import { type Endpoint, formatEndpoint, type IncomingMessage, SipTransport } from "../../../src/transport/SipTransport.ts"
 import { TransportMode } from "../../../src/transport/TransportMode.ts"
 
@@ -89,6 +93,15 @@ export const rawNode = (endpoint: Endpoint, mode: TransportMode = TransportMode.
     return { transport, received }
   })
 
+/** A client node (transaction layer) at ALICE, a bare transport at BOB that answers by hand, and the network tap. */
+export const clientAndPeer = (mode: TransportMode = TransportMode.UDP) =>
+  Effect.gen(function*() {
+    const tap = yield* (yield* MemoryTransport.MemoryNetwork).tap
+    const alice = yield* layerNode(ALICE, mode)
+    const bob = yield* rawNode(BOB, mode)
+    return { tap, alice, bob }
+  })
+
 /** Lets the fibers already woken (readers, routers) run to their next wait; the clock does not move. */
 export const settle = Effect.repeat(Effect.yieldNow, { times: 20 })
 
@@ -118,6 +131,13 @@ export const inbox = <A>(stream: Stream.Stream<A>) =>
 
 export type Inbox<A> = Effect.Success<ReturnType<typeof inbox<A>>>
 
+/** The next TU event, which must be a new request. */
+export const nextTransaction = (events: Inbox<TransactionUserEvent>) =>
+  Effect.map(events.next, (event): ServerTransaction => {
+    if (event._tag !== "Request") throw new Error(`expected a request, got ${event._tag}`)
+    return event.transaction
+  })
+
 /** The tapped packets sent from `from` whose message satisfies `matches`. */
 export const sentFrom = (
   packets: ReadonlyArray<MemoryTransport.TappedPacket>,
@@ -141,6 +161,15 @@ export const isRequest = (method: string) => (message: SIPMessage.SIPMessage) =>
 
 export const isResponse = (status: number) => (message: SIPMessage.SIPMessage) =>
   message.status !== 0 && message.status.value === status
+
+/** Asserts that `transaction` stays in `state` for `millis` of virtual time and is Terminated the millisecond after. */
+export const terminatesAfter = (transaction: { readonly state: string }, state: string, millis: number) =>
+  Effect.gen(function*() {
+    yield* TestClock.adjust(Duration.millis(millis - 1))
+    expect(transaction.state).toBe(state)
+    yield* TestClock.adjust(Duration.millis(1))
+    expect(transaction.state).toBe("Terminated")
+  })
 
 /** Times of a schedule of intervals starting at `start`. */
 export const cumulative = (start: number, intervals: ReadonlyArray<number>): ReadonlyArray<number> => {
