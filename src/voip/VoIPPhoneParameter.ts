@@ -74,7 +74,7 @@ const withDefault = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
 export const VoIPPhoneParameterSchema = Schema.Struct({
   /** The registrar and domain; needed unless `register` is false. */
   server: Schema.optional(Schema.NonEmptyString),
-  /** The server's port: 5060, or 5061 over TLS, when absent. */
+  /** The server's port. Absent: a server that is a name is located by DNS SRV (RFC 3263), else 5060 (5061 over TLS). */
   port: Schema.optional(Port),
   /** The SIP user (the user part of our address of record). */
   user: Schema.NonEmptyString,

@@ -42,7 +42,7 @@ export interface HostPort {
 export interface AccountOptions {
   /** The registrar and domain (host name or IP literal); optional without registration. */
   readonly server?: string | undefined
-  /** The server's port; 5060, or 5061 over TLS, when absent. */
+  /** The server's port. Absent: a server that is a name is located by DNS SRV (RFC 3263), else 5060 (5061 over TLS). */
   readonly port?: number | undefined
   /** The user part of our address-of-record. */
   readonly user: string
@@ -71,7 +71,12 @@ export interface AccountOptions {
  */
 export interface Account {
   readonly server: string | undefined
-  readonly port: number
+  /**
+   * The server's port as given. Absent, a server that is a name is located
+   * by DNS SRV (RFC 3263), falling back to the transport's default port; an
+   * explicit port, even the default one, is never looked up by SRV.
+   */
+  readonly port: number | undefined
   readonly user: string
   readonly displayName: string | undefined
   readonly credentials: CredentialsManager
@@ -125,8 +130,8 @@ export const resolve = (options: AccountOptions, mode: TransportMode): Result.Re
     return invalid("registration needs a server (or register: false)")
   }
   if (!Number.isInteger(expires) || expires < 1) return invalid(`expires must be a positive whole number, got ${expires}`)
-  const port = options.port ?? mode.defaultPort
-  if (!isPort(port)) return invalid(`the server port must be 1-65535, got ${port}`)
+  const port = options.port
+  if (port !== undefined && !isPort(port)) return invalid(`the server port must be 1-65535, got ${port}`)
   const proxy = options.outboundProxy
   if (proxy !== undefined && proxy.port !== undefined && !isPort(proxy.port)) {
     return invalid(`the outbound proxy port must be 1-65535, got ${proxy.port}`)
@@ -141,7 +146,9 @@ export const resolve = (options: AccountOptions, mode: TransportMode): Result.Re
     user: options.user,
     displayName: options.displayName,
     credentials: options.credentials ?? passwordCredentials(options.authUser ?? options.user, options.password),
-    outboundProxy: proxy === undefined ? undefined : { host: proxy.host, port: proxy.port ?? mode.defaultPort },
+    outboundProxy: proxy === undefined
+      ? undefined
+      : { host: proxy.host, port: proxy.port ?? mode.defaultPort, locate: proxy.port === undefined },
     expires,
     register,
     deregisterTimeout: deregisterTimeout.value,
@@ -189,7 +196,7 @@ export const registrarUri = (account: Account): SIPURI =>
   makeUri({
     scheme: schemeOf(account),
     host: account.server ?? "",
-    port: account.port === account.mode.defaultPort ? undefined : account.port
+    port: account.port
   })
 
 /**
@@ -231,7 +238,7 @@ export const sameContact = (a: SIPURI, b: SIPURI, defaultPort: number): boolean 
 const routeLines = (account: Account): Array<readonly [string, string]> => {
   const proxy = account.outboundProxy
   if (proxy === undefined) return []
-  const port = proxy.port === account.mode.defaultPort ? undefined : proxy.port
+  const port = proxy.locate === true ? undefined : proxy.port
   const uri = makeUri({ scheme: schemeOf(account), host: proxy.host, port, params: { lr: null } })
   return [["Route", `<${formatUri(uri)}>`]]
 }
@@ -295,7 +302,7 @@ export const targetUri = (account: Account, target: string): Result.Result<SIPUR
     scheme: schemeOf(account),
     user: target,
     host: account.server,
-    port: account.port === account.mode.defaultPort ? undefined : account.port
+    port: account.port
   }))
 }
 

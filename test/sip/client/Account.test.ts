@@ -40,11 +40,27 @@ describe("parseHostPort", () => {
 })
 
 describe("resolve", () => {
-  it("fills pyVoIP's defaults", () => {
+  it("fills pyVoIP's defaults; a server or proxy without port is left to be located (RFC 3263)", () => {
     const account = resolved({})
-    expect(account).toMatchObject({ port: 5060, expires: Account.DEFAULT_EXPIRES, register: true, outboundProxy: undefined })
-    expect(resolved({}, TransportMode.TLS).port).toBe(5061)
-    expect(resolved({ outboundProxy: { host: "proxy" } }).outboundProxy).toEqual({ host: "proxy", port: 5060 })
+    expect(account).toMatchObject({ port: undefined, expires: Account.DEFAULT_EXPIRES, register: true, outboundProxy: undefined })
+    expect(resolved({ outboundProxy: { host: "proxy" } }).outboundProxy).toEqual({ host: "proxy", port: 5060, locate: true })
+    expect(resolved({ outboundProxy: { host: "proxy", port: 5060 } }, TransportMode.TLS).outboundProxy)
+      .toEqual({ host: "proxy", port: 5060, locate: false })
+  })
+
+  it("keeps an explicit default port in the URIs, so that no hop looks the server up by SRV", () => {
+    const explicit = resolved({ port: 5060, outboundProxy: { host: "proxy.example.org", port: 5060 } })
+    expect(formatUri(Account.registrarUri(explicit))).toBe("sip:pbx.example.org:5060")
+    expect(Result.map(Account.targetUri(explicit, "bob"), formatUri)).toEqual(Result.succeed("sip:bob@pbx.example.org:5060"))
+    const implicit = resolved({ outboundProxy: { host: "proxy.example.org" } })
+    expect(formatUri(Account.registrarUri(implicit))).toBe("sip:pbx.example.org")
+    expect(Result.map(Account.targetUri(implicit, "bob"), formatUri)).toEqual(Result.succeed("sip:bob@pbx.example.org"))
+    const routeOf = (account: Account.Account) => {
+      const contact = Account.contactUri(account, { address: "10.0.0.1", port: 5060 })
+      const register = Result.getOrThrow(Account.registerRequest(account, { callId: "c@h", fromTag: "t", cseq: 1, contact, expires: 60 }))
+      return [...register.headers].find(([name]) => name === "Route")?.[1]
+    }
+    expect([routeOf(explicit), routeOf(implicit)]).toEqual(["<sip:proxy.example.org:5060;lr>", "<sip:proxy.example.org;lr>"])
   })
 
   it("refuses settings that cannot work", () => {

@@ -68,3 +68,50 @@ describe("a server found by DNS SRV", () => {
       }), 30_000)
   }
 })
+
+describe("what RFC 3263 does not look up by SRV", () => {
+  /** Registers `options` (UDP) with the sipp registrar; the REGISTERs it received and the name server's queries. */
+  const registerThrough = (
+    records: (port: number) => Parameters<typeof dnsmasq>[0],
+    options: (port: number) => { readonly port?: number; readonly outboundProxy?: { readonly host: string; readonly port?: number } }
+  ) =>
+    Effect.gen(function*() {
+      const out = yield* labOut
+      const port = yield* freePort
+      const sipp = yield* registrar(out, port, [])
+      const server = yield* dnsmasq(records(port))
+      const account = { server: "pbx.test", user: "alice", password: "alicepw", bind: { host: "127.0.0.1" }, ...options(port) }
+      const environment = Layer.merge(VoIPSettings.layerWith({}), server.layer)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const context = yield* Layer.build(SIPClient.layerStack(account).pipe(Layer.provide(environment)))
+        yield* within("registration", 5000, Effect.provideContext(Effect.service(SIPClient), context).pipe(Effect.flatMap((sip) => sip.registered)))
+      }))
+      const code = yield* within("sipp's exit", 5000, sipp.proc.exited)
+      expect({ code, output: code === 0 ? "" : `${sipp.proc.output()}\n${sipp.messages()}` }).toEqual({ code: 0, output: "" })
+      const registers = traceMessages(sipp.messages()).filter(({ sent, text }) => !sent && /^REGISTER /.test(text))
+      return { registers: registers.map(({ text }) => text), queries: server.queries() }
+    })
+
+  it.live("an explicit server port, even one an SRV record contradicts, is used as given", () =>
+    Effect.gen(function*() {
+      const { queries, registers } = yield* registerThrough(
+        (port) => ({ srv: [{ name: "_sip._udp.pbx.test", target: "elsewhere.pbx.test", port: port + 1 }], hosts: { "pbx.test": "127.0.0.1" } }),
+        (port) => ({ port })
+      )
+      expect(registers.length).toBe(3)
+      expect(queries).toContain("A pbx.test")
+      expect(queries.filter((query) => query.startsWith("SRV"))).toEqual([])
+    }), 30_000)
+
+  it.live("an outbound proxy without port is located by SRV; an explicit 5060 in the server URI stays in it", () =>
+    Effect.gen(function*() {
+      const { queries, registers } = yield* registerThrough(
+        (port) => ({ srv: [{ name: "_sip._udp.proxy.test", target: "sipp.pbx.test", port }], hosts: { "sipp.pbx.test": "127.0.0.1" } }),
+        () => ({ port: 5060, outboundProxy: { host: "proxy.test" } })
+      )
+      expect(registers.map((text) => text.split("\r\n")[0])).toEqual(Array(3).fill("REGISTER sip:pbx.test:5060 SIP/2.0"))
+      expect(registers.every((text) => /\r\nRoute: <sip:proxy\.test;lr>\r\n/i.test(text))).toBe(true)
+      expect(queries).toContain("SRV _sip._udp.proxy.test")
+      expect(queries).not.toContain("SRV _sip._udp.pbx.test")
+    }), 30_000)
+})
