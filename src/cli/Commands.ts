@@ -95,6 +95,17 @@ const answer = Command.make(
         let handled = 0
         const enough = yield* Latch.make(false)
 
+        /** Runs the call, then the one that replaced it (the far end of an attended transfer), if any. */
+        const carryOn = (
+          session: Session.Session,
+          call: VoIPCall,
+          respond: Effect.Effect<void>
+        ): Effect.Effect<void, never, FileSystem.FileSystem> =>
+          Effect.flatMap(runCall(session, call, media, control, play, respond), ({ tracked }) => {
+            const next = tracked.continuedBy()
+            return next === undefined ? Effect.void : carryOn(session, next, Effect.void)
+          })
+
         const onIncomingCall = (session: Session.Session, call: VoIPCall) =>
           Effect.gen(function*() {
             yield* out.emit({ event: "incoming", callId: call.callId, from: peer(call), to: call.request.to === undefined ? "unknown" : formatUri(call.request.to.uri) })
@@ -106,7 +117,7 @@ const answer = Command.make(
                 Effect.andThen(Effect.ignore(call.answer)),
                 Effect.raceFirst(Effect.asVoid(call.ended))
               )
-            yield* runCall(session, call, media, control, play, respond)
+            yield* carryOn(session, call, respond)
             handled++
             if (limit !== undefined && handled >= limit) yield* enough.open
           })
@@ -144,7 +155,7 @@ const call = Command.make(
         const follow = (placed: VoIPCall): Effect.Effect<ExitCode, never, FileSystem.FileSystem> =>
           Effect.gen(function*() {
             const { reason, tracked } = yield* runCall(session, placed, media, control, play, giveUp(placed))
-            const next = tracked.transferredTo()
+            const next = tracked.continuedBy()
             return next === undefined ? ofEndReason(reason, tracked.heardBack()) : yield* follow(next)
           })
         const code = yield* Effect.gen(function*() {

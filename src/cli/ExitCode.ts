@@ -123,6 +123,7 @@ export const ofEndReason = (reason: EndReason, heardBack: boolean): ExitCode => 
   switch (reason._tag) {
     case "LocalHangup":
     case "RemoteHangup":
+    case "Replaced":
     case "Denied":
       return ExitCode.OK
     case "Busy":

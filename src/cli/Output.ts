@@ -61,9 +61,11 @@ export type CliEvent =
   | { readonly event: "transfer"; readonly callId: string; readonly to: string; readonly accepted: boolean }
   /** The peer REFERred us: the phone placed `newCallId` to `to`. */
   | { readonly event: "transferred"; readonly callId: string; readonly newCallId: string; readonly to: string }
+  /** An INVITE with Replaces from `by` took the call's place (the far end of an attended transfer): `newCallId`, answered. */
+  | { readonly event: "replaced"; readonly callId: string; readonly newCallId: string; readonly by: string }
   /**
    * The end: `reason` is `local-hangup`, `remote-hangup`, `busy`, `declined`,
-   * `denied`, `canceled`, `no-answer` or `failed`; `status` the SIP status
+   * `denied`, `canceled`, `no-answer`, `replaced` or `failed`; `status` the SIP status
    * when there is one; `by` (`local`/`remote`) for `canceled`; `text` the
    * reason as one phrase; `duration` the seconds since the answer (0 if none).
    */
@@ -146,6 +148,8 @@ export const formatText = (event: CliEvent): string => {
       return `transfer to ${event.to} ${event.accepted ? "accepted" : "refused"}`
     case "transferred":
       return `transferred to ${event.to} (call ${event.newCallId})`
+    case "replaced":
+      return `replaced by ${event.by} (call ${event.newCallId})`
     case "ended":
       return `ended ${event.text} after ${event.duration.toFixed(1)} s`
     case "stats":

@@ -39,7 +39,7 @@ import type { RTPStats } from "../rtp/Metrics.ts"
 import { addressOfRecord } from "../sip/client/Account.ts"
 import { PhoneStatus } from "../sip/client/PhoneStatus.ts"
 import { formatUri } from "../sip/Uri.ts"
-import { type CallState, EndReason, formatEndReason } from "../voip/CallState.ts"
+import { CallState, EndReason, formatEndReason } from "../voip/CallState.ts"
 import type { CallEvent, VoIPCall } from "../voip/VoIPCall.ts"
 import { VoIPPhone, type VoIPPhoneShape } from "../voip/VoIPPhone.ts"
 import { type CliFailure, ExitCode, fail, ofError } from "./ExitCode.ts"
@@ -58,8 +58,8 @@ export interface Tracked {
   readonly done: Effect.Effect<EndReason>
   /** Whether the peer sent a provisional response (see `ExitCode.ofEndReason`). */
   readonly heardBack: () => boolean
-  /** The call the peer transferred us to, once it REFERred us. */
-  readonly transferredTo: () => VoIPCall | undefined
+  /** The call that carries this one on: the one the peer REFERred us to, or the one that replaced it. */
+  readonly continuedBy: () => VoIPCall | undefined
   /**
    * Runs `effect` and holds the `ended` event back until it is done: an
    * action that ends the call (a blind transfer) reports first.
@@ -262,6 +262,9 @@ export const start = <R = never>(
             newCallId: event.call.callId,
             to: peerOf(event.call.remote)
           })
+        case "Replaced":
+          entry.next = event.call
+          return out.emit({ event: "replaced", callId, newCallId: event.call.callId, by: peerOf(event.call.remote) })
         case "Ended":
           return Effect.void
       }
@@ -285,6 +288,8 @@ export const start = <R = never>(
         }
         const done = yield* Deferred.make<EndReason>()
         live.add(entry)
+        // a call carried on from another (a transfer, a Replaces) is answered before we see it
+        if ((yield* call.state) === CallState.ANSWERED) yield* emitCallEvent(entry, { _tag: "State", state: CallState.ANSWERED })
         yield* FiberSet.run(
           watchers,
           Effect.gen(function*() {
@@ -309,7 +314,7 @@ export const start = <R = never>(
           call,
           done: Deferred.await(done),
           heardBack: () => entry.heardBack,
-          transferredTo: () => entry.next,
+          continuedBy: () => entry.next,
           reportsBeforeEnd: (effect) =>
             Effect.flatMap(Deferred.make<void>(), (reported) => {
               entry.pending.add(reported)

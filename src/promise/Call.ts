@@ -17,7 +17,7 @@ import type { RTPStats } from "../rtp/Metrics.ts"
 import type { NameAddr } from "../sip/HeaderValues.ts"
 import type * as SIPMessage from "../sip/SIPMessage.ts"
 import type { CallState, EndReason } from "../voip/CallState.ts"
-import type { CallDirection, DenyStatus, VoIPCall } from "../voip/VoIPCall.ts"
+import type { CallDirection, CallEvent as VoIPCallEvent, DenyStatus, VoIPCall } from "../voip/VoIPCall.ts"
 
 /**
  * Audio to send: samples (8 kHz, 16-bit, mono), or frames as they come.
@@ -29,6 +29,17 @@ export type AudioSource = Int16Array | AsyncIterable<Int16Array>
 
 const audioStream = (audio: AudioSource): Stream.Stream<Int16Array, unknown> =>
   audio instanceof Int16Array ? Audio.fromSamples(audio) : Stream.fromAsyncIterable(audio, (error) => error)
+
+/**
+ * What happens to a call, as `VoIPCall`'s events, with the calls a transfer
+ * or a Replaces brings wrapped as {@link Call}s.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type CallEvent =
+  | Exclude<VoIPCallEvent, { readonly _tag: "Transferred" | "Replaced" }>
+  | { readonly _tag: "Transferred" | "Replaced"; readonly call: Call }
 
 /**
  * One call, incoming or outgoing. The phone makes them: `phone.call()`,
@@ -111,6 +122,26 @@ export class Call {
    */
   transfer(user?: string, uri?: string, blind?: boolean): Promise<boolean> {
     return Effect.runPromise(this.#call.transfer(user, uri, blind))
+  }
+
+  /**
+   * ANSWERED, with `consultation` (another answered call of the same phone):
+   * attended transfer. REFERs this call's peer to the consultation's peer
+   * with Replaces: `true` once it connected them (both calls end), `false`
+   * when it failed (both go on).
+   */
+  transferTo(consultation: Call): Promise<boolean> {
+    return Effect.runPromise(this.#call.transferTo(consultation.#call))
+  }
+
+  /**
+   * The events from now on, ending with `Ended`: states, provisional
+   * responses, digits, hold and resume, and the new call of a transfer
+   * (`Transferred`) or of an INVITE that replaced this one (`Replaced`).
+   */
+  events(): AsyncIterable<CallEvent> {
+    return Stream.toAsyncIterable(Stream.map(this.#call.events, (event): CallEvent =>
+      event._tag === "Transferred" || event._tag === "Replaced" ? { _tag: event._tag, call: new Call(event.call) } : event))
   }
 
   /** ANSWERED: sends RFC 4733 digits (`0-9 * # A-D`). */

@@ -38,7 +38,12 @@
  * - REFER as transferee: 202, then a new call to the Refer-To target
  *   (given to the user as a `Transferred` event), and NOTIFYs in this
  *   dialog (Event: refer): 100 Trying, then the new call's outcome, which
- *   terminates the subscription.
+ *   terminates the subscription. A Replaces header in the Refer-To URI
+ *   (an attended transfer, RFC 5589 §7) goes into the new INVITE.
+ * - Attended transfer as transferor: `replacingTarget` is the Refer-To
+ *   that reaches this call's peer and replaces this dialog there (RFC 3891).
+ * - Replaced (RFC 3891 §3): another call took this one's place; the
+ *   `Replaced` event names it and the call ends with BYE.
  * - SIP INFO carrying a digit (`application/dtmf-relay` with `Signal=`,
  *   or `application/dtmf`) feeds the same buffer and stream as RFC 4733;
  *   other bodies are refused 415.
@@ -56,11 +61,12 @@ import * as Sdp from "../sdp/Sdp.ts"
 import type { AuthenticatedResponse } from "../sip/client/Authenticated.ts"
 import * as Dialog from "../sip/dialog/Dialog.ts"
 import * as UaCore from "../sip/dialog/UaCore.ts"
-import { parseSessionExpires } from "../sip/headers/Simple.ts"
+import { parseNameAddr } from "../sip/headers/NameAddr.ts"
+import { formatReplaces, parseSessionExpires } from "../sip/headers/Simple.ts"
 import * as SIPMessage from "../sip/SIPMessage.ts"
 import type { SIPParseError } from "../sip/SIPParseError.ts"
 import type { ServerTransaction } from "../sip/transaction/ServerTransaction.ts"
-import { formatUri, type SIPURI } from "../sip/Uri.ts"
+import { formatUri, make as makeUri, type SIPURI } from "../sip/Uri.ts"
 import { CallError } from "./Errors.ts"
 import * as Messages from "./Messages.ts"
 import { CallState, EndReason } from "./CallState.ts"
@@ -229,11 +235,31 @@ export const sipfragStatus = (body: string): number | undefined => {
   return status === undefined ? undefined : Number(status)
 }
 
-/** The URI of a Refer-To value, without its header parameters (we take no Replaces). */
-const referTarget = (value: string): string | undefined => {
-  const uri = (/<([^>]*)>/.exec(value)?.[1] ?? value.split(";")[0] ?? "").trim()
-  const bare = uri.split("?")[0]
-  return bare === undefined || bare.length === 0 ? undefined : bare
+/**
+ * Where a Refer-To sends us: its URI without headers, and the one header
+ * of the URI we put into the INVITE, Replaces (RFC 3261 §19.1.5 lets the
+ * URI name any; the others could forge the request's own fields).
+ */
+const referTarget = (value: string): ReferTarget | undefined => {
+  const parsed = parseNameAddr(value)
+  if (Result.isFailure(parsed)) return undefined
+  const { uri } = parsed.success
+  const replaces = uri.headers.get("Replaces")
+  return {
+    uri: formatUri({ ...uri, headers: new Map() }),
+    headers: replaces === undefined ? [] : [["Replaces", replaces]]
+  }
+}
+
+/**
+ * A call a REFER asks for: the URI, and headers for its INVITE.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ReferTarget {
+  readonly uri: string
+  readonly headers: ReadonlyArray<readonly [string, string]>
 }
 
 /** The status a new call's end stands for in the transferor's NOTIFY. */
@@ -281,7 +307,7 @@ export interface CallSessionContext {
   /** Ends the call with BYE and `reason`: an expired session, a transfer done. */
   readonly end: (reason: EndReason) => Effect.Effect<void>
   /** Places the call a REFER asks for. */
-  readonly dial: (target: string) => Effect.Effect<VoIPCall, NoPortsAvailableError | CallError>
+  readonly dial: (target: ReferTarget) => Effect.Effect<VoIPCall, NoPortsAvailableError | CallError>
 }
 
 /**
@@ -300,6 +326,13 @@ export interface CallSession {
    * `false` when it reports a failure, and the call goes on.
    */
   readonly transfer: (target: string, blind: boolean) => Effect.Effect<boolean, CallError>
+  /**
+   * A Refer-To URI for an attended transfer to this call's peer: its
+   * Contact, with a Replaces header naming this dialog as the peer sees it.
+   */
+  readonly replacingTarget: () => string | undefined
+  /** `call` replaced this one (RFC 3891): the `Replaced` event, then BYE. */
+  readonly replacedBy: (call: VoIPCall) => Effect.Effect<void>
   /** (Re)starts the session timer the call's set-up negotiated, or stops it. */
   readonly startTimer: (timer: SessionTimer | undefined) => Effect.Effect<void>
   /** Handlers of in-dialog requests by method. */
@@ -704,12 +737,24 @@ export const make = (ctx: CallSessionContext): CallSession => {
     return Effect.andThen(reply(transaction, 200), ctx.receiveDigit(digit))
   }
 
+  const replacingTarget = () => {
+    const dialog = ctx.dialog.get()
+    if (dialog === undefined) return undefined
+    // the peer's to-tag is its own (local) tag, its from-tag ours (RFC 3891 §3)
+    const replaces = formatReplaces({ callId: dialog.callId, toTag: dialog.remoteTag, fromTag: dialog.localTag, earlyOnly: false })
+    return formatUri(makeUri({ ...dialog.remoteTarget, headers: { Replaces: replaces } }))
+  }
+
+  const replacedBy = (call: VoIPCall) => Effect.andThen(ctx.publish({ _tag: "Replaced", call }), ctx.end(EndReason.replaced))
+
   return {
     setLocal: (description) => void (local = description),
     reoffer,
     held: () => ({ local: heldLocally, remote: heldRemotely }),
     startTimer,
     transfer,
+    replacingTarget,
+    replacedBy,
     handlers: { INVITE: onInvite, UPDATE: onUpdate, INFO: onInfo, REFER: onRefer, NOTIFY: onNotify }
   }
 }

@@ -44,6 +44,8 @@ export type CallState = (typeof CallState)[keyof typeof CallState]
  * - `Canceled`: the caller gave up before the answer: `local` when we called
  *   `cancel()`, `remote` when the peer sent CANCEL.
  * - `NoAnswer`: the INVITE timed out or was answered 408 or 480.
+ * - `Replaced`: another call took this one's place (an INVITE with
+ *   Replaces, RFC 3891: the far end of an attended transfer); we sent BYE.
  * - `Failed`: any other final response (`status`, `reason` its phrase), or a
  *   local failure (then `status` is the response we sent or the one the UA
  *   core put in its place: 488 for unusable SDP, 500 for a 2xx never
@@ -60,6 +62,7 @@ export type EndReason =
   | { readonly _tag: "Denied"; readonly status: number }
   | { readonly _tag: "Canceled"; readonly by: "local" | "remote" }
   | { readonly _tag: "NoAnswer"; readonly status: number }
+  | { readonly _tag: "Replaced" }
   | { readonly _tag: "Failed"; readonly status: number; readonly reason: string }
 
 /**
@@ -71,6 +74,7 @@ export type EndReason =
 export const EndReason = {
   localHangup: { _tag: "LocalHangup" } as EndReason,
   remoteHangup: { _tag: "RemoteHangup" } as EndReason,
+  replaced: { _tag: "Replaced" } as EndReason,
   denied: (status: number): EndReason => ({ _tag: "Denied", status }),
   canceled: (by: "local" | "remote"): EndReason => ({ _tag: "Canceled", by }),
   failed: (status: number, reason: string): EndReason => ({ _tag: "Failed", status, reason }),
@@ -114,6 +118,8 @@ export const formatEndReason = (reason: EndReason): string => {
       return `canceled by ${reason.by}`
     case "NoAnswer":
       return `no-answer ${reason.status}`
+    case "Replaced":
+      return "replaced"
     case "Failed":
       return `failed ${reason.status} ${reason.reason}`
   }

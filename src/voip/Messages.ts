@@ -37,12 +37,13 @@ export const ALLOWED_METHODS: ReadonlyArray<string> = [
 
 /**
  * The option tags (RFC 3261 §19.2) we implement: session timers (RFC 4028)
- * and reliable provisional responses (RFC 3262), both ways.
+ * and reliable provisional responses (RFC 3262), both ways, and Replaces
+ * (RFC 3891) as the recipient.
  *
  * @category constants
  * @since 0.1.0
  */
-export const SUPPORTED_OPTIONS: ReadonlyArray<string> = ["timer", "100rel"]
+export const SUPPORTED_OPTIONS: ReadonlyArray<string> = ["timer", "100rel", "replaces"]
 
 /**
  * The bodies we take: session descriptions, text for MESSAGE, DTMF for

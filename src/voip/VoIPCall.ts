@@ -86,6 +86,12 @@ export type CallEvent =
   | { readonly _tag: "Resumed"; readonly by: CallSession.HoldSide }
   /** The peer REFERred us elsewhere: `call` is the new call, placed by the phone. */
   | { readonly _tag: "Transferred"; readonly call: VoIPCall }
+  /**
+   * An INVITE with Replaces (RFC 3891) took this call's place, as the far
+   * end of an attended transfer: `call` is the new call, already answered;
+   * this one ends with BYE (`Replaced`).
+   */
+  | { readonly _tag: "Replaced"; readonly call: VoIPCall }
   | { readonly _tag: "Ended"; readonly reason: EndReason }
 
 /**
@@ -142,6 +148,16 @@ export interface VoIPCall {
    * `false` on a failure, the call continuing.
    */
   readonly transfer: (user?: string, uri?: string, blind?: boolean) => Effect.Effect<boolean, InvalidStateError | CallError>
+  /**
+   * ANSWERED, with `consultation` (another call of this phone) ANSWERED
+   * too: attended transfer (RFC 5589 §7). REFERs this call's peer to the
+   * peer of `consultation`, with Replaces naming that dialog, and waits for
+   * the NOTIFY with the outcome: `true` on a 2xx (this call then ends with
+   * BYE; the consultation's peer ends its call with us once the
+   * transferee's INVITE replaced it), `false` on a failure, both calls
+   * continuing.
+   */
+  readonly transferTo: (consultation: VoIPCall) => Effect.Effect<boolean, InvalidStateError | CallError>
   /** ANSWERED: sends RFC 4733 digits. */
   readonly sendDtmf: (digits: string) => Effect.Effect<void, InvalidStateError | DtmfSendError>
   /** pyVoIP's `read_audio(length = 160, blocking = true)`: 8-bit unsigned linear audio. */
@@ -201,6 +217,10 @@ export interface CallRuntime {
   readonly release: Effect.Effect<void>
   /** The phone stops: ringing calls are refused (480), the others hung up or cancelled; waits for the end. */
   readonly shutdown: Effect.Effect<void>
+  /** The Refer-To URI that reaches the peer and replaces this call's dialog there (attended transfer). */
+  readonly replacingTarget: () => string | undefined
+  /** `call` took this call's place (an INVITE with Replaces): the `Replaced` event, then BYE. */
+  readonly replacedBy: (call: VoIPCall) => Effect.Effect<void>
 }
 
 const statusOf = (message: SIPMessage.SIPMessage): number => message.status === 0 ? 0 : message.status.value
@@ -299,7 +319,7 @@ type Core = Effect.Success<ReturnType<typeof makeCore>>
 
 /** The user-facing call over a core and the actions of its direction. */
 const makeCall = (
-  client: SIPClientShape,
+  env: CallEnvironment,
   core: Core,
   session: CallSession.CallSession,
   fields: {
@@ -314,6 +334,7 @@ const makeCall = (
   }
 ): VoIPCall => {
   const { media } = core
+  const { client } = env
   return {
     ...fields,
     state: core.current,
@@ -334,6 +355,18 @@ const makeCall = (
         const resolved = Account.targetUri(client.account, target)
         if (Result.isFailure(resolved)) return yield* new CallError({ action: "transfer", reason: resolved.failure.message })
         return yield* session.transfer(formatUri(resolved.success), blind)
+      }),
+    transferTo: (consultation) =>
+      Effect.gen(function*() {
+        if ((yield* core.current) !== CallState.ANSWERED) return yield* core.refuse("transfer", [CallState.ANSWERED])
+        const other = [...env.active].find((runtime) => runtime.call === consultation)
+        const target = other === undefined || (yield* consultation.state) !== CallState.ANSWERED
+          ? undefined
+          : other.replacingTarget()
+        if (target === undefined) {
+          return yield* new CallError({ action: "transfer", reason: "the consultation call is not an answered call of this phone" })
+        }
+        return yield* session.transfer(target, false)
       }),
     unhold: reoffering(core, session, "unhold", TransmitType.SENDRECV),
     sendDtmf: (digits) =>
@@ -376,7 +409,11 @@ const makeSession = (
         dialog.set((yield* sendInDialog(env, current, "BYE")).dialog)
         yield* core.finish(reason)
       })),
-    dial: (target) => Effect.map(makeOutgoing(env, { target, codecs: offerCodecs(env.parameters) }), (runtime) => runtime.call)
+    dial: (target) =>
+      Effect.map(
+        makeOutgoing(env, { target: target.uri, headers: target.headers, codecs: offerCodecs(env.parameters) }),
+        (runtime) => runtime.call
+      )
   })
 
 /**
@@ -634,7 +671,7 @@ export const makeIncoming = (
       yield* hangupNow
     }))
 
-    const call = makeCall(env.client, core, session, {
+    const call = makeCall(env, core, session, {
       callId,
       direction: "incoming",
       request: invite,
@@ -664,7 +701,9 @@ export const makeIncoming = (
           return yield* hangupNow
         }))
         yield* done.pipe(Effect.timeoutOption(SHUTDOWN_WAIT))
-      })
+      }),
+      replacingTarget: session.replacingTarget,
+      replacedBy: session.replacedBy
     }
     core.register(runtime)
     core.trackDialog(dialog)
@@ -709,6 +748,8 @@ export const makeIncoming = (
 export interface OutgoingCall {
   readonly target: string
   readonly codecs: NonEmptyReadonlyArray<PayloadType>
+  /** More headers for the INVITE (the Replaces of an attended transfer). */
+  readonly headers?: ReadonlyArray<readonly [string, string]> | undefined
 }
 
 /** How often a 422 Session Interval Too Small to our INVITE is answered by sending it again (RFC 4028 §7.4). */
@@ -759,7 +800,12 @@ export const makeOutgoing = (
     const callSession = makeSession(env, core, dialogRef, { contact, codecs: outgoing.codecs, ownsCallId: true })
     callSession.setLocal(offer)
     const invite = yield* client.createRequest("INVITE", outgoing.target, {
-      headers: [...Messages.capabilityHeaders(), ...CallSession.offerHeaders(), ["User-Agent", Messages.PRODUCT]],
+      headers: [
+        ...(outgoing.headers ?? []),
+        ...Messages.capabilityHeaders(),
+        ...CallSession.offerHeaders(),
+        ["User-Agent", Messages.PRODUCT]
+      ],
       body: Sdp.serialize(offer),
       contentType: "application/sdp"
     }).pipe(Effect.mapError((error) => new CallError({ action: "call", reason: error.message })), Effect.catch(abandon))
@@ -951,7 +997,7 @@ export const makeOutgoing = (
       yield* hangupNow
     }))
 
-    const call = makeCall(client, core, callSession, {
+    const call = makeCall(env, core, callSession, {
       callId,
       direction: "outgoing",
       request: invite,
@@ -974,7 +1020,9 @@ export const makeOutgoing = (
           return Deferred.await(core.ended)
         }))
         yield* done.pipe(Effect.timeoutOption(SHUTDOWN_WAIT))
-      })
+      }),
+      replacingTarget: callSession.replacingTarget,
+      replacedBy: callSession.replacedBy
     }
     core.register(runtime)
 

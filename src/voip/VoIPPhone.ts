@@ -20,6 +20,12 @@
  *   with 200 (the message goes to `messages`); requests with a Require it
  *   does not support 420; unknown methods 501, known ones it does not
  *   handle 405; requests for a dialog it does not have 481;
+ * - takes an INVITE with Replaces (RFC 3891, the far end of an attended
+ *   transfer) for an answered call of its own: the new call is answered at
+ *   once, without the handler, and the old one reports it in a `Replaced`
+ *   event and ends with BYE. A Replaces that names no dialog of the phone,
+ *   or one still ringing, is answered 481, an ended call 603, `early-only`
+ *   for an answered call 486, a malformed or repeated one 400;
  * - routes requests inside a dialog to their call.
  *
  * The SIP client is a service: `layerWithClient` takes any layer of it
@@ -58,6 +64,7 @@ import type { RegistrationError } from "../sip/client/Registration.ts"
 import { SIPClient, type SIPClientShape, type StackOptions } from "../sip/client/SIPClient.ts"
 import * as Dialog from "../sip/dialog/Dialog.ts"
 import * as UaCore from "../sip/dialog/UaCore.ts"
+import { parseReplaces } from "../sip/headers/Simple.ts"
 import type { NameAddr } from "../sip/HeaderValues.ts"
 import type * as SIPMessage from "../sip/SIPMessage.ts"
 import { SIPStatus } from "../sip/SIPStatus.ts"
@@ -66,6 +73,7 @@ import type { TransactionUserEvent } from "../sip/transaction/TransactionLayer.t
 import type { NATError } from "../transport/Nat.ts"
 import type { SipTransportError } from "../transport/SipTransport.ts"
 import { CallError } from "./Errors.ts"
+import { CallState } from "./CallState.ts"
 import * as Messages from "./Messages.ts"
 import { type CallEnvironment, type CallRuntime, makeIncoming, makeOutgoing, type VoIPCall } from "./VoIPCall.ts"
 import { offerCodecs, type VoIPPhoneParameter } from "./VoIPPhoneParameter.ts"
@@ -270,8 +278,36 @@ export const make = <EC, RC, R>(
     const respond = (transaction: ServerTransaction, built: Result.Result<SIPMessage.SIPMessage, unknown>) =>
       Result.isSuccess(built) ? Effect.ignore(transaction.respond(built.success)) : Effect.void
 
+    /** An INVITE with Replaces: the new call takes the place of an answered one (see the module doc). */
+    const onReplacingInvite = (env: CallEnvironment, transaction: ServerTransaction, values: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const request = transaction.request
+        const refuse = (status: SIPStatus, reason?: string) =>
+          respond(transaction, Messages.refuse(request, status, Dialog.newTag(), reason === undefined ? {} : { reason }))
+        const parsed = values.length === 1 ? parseReplaces(values[0]!) : undefined
+        if (parsed === undefined || Result.isFailure(parsed)) return yield* refuse(SIPStatus.BAD_REQUEST, "Bad Request (Replaces)")
+        const { callId, earlyOnly, fromTag, toTag } = parsed.success
+        const replaced = env.dialogs.get(Dialog.key(callId, toTag, fromTag))
+        const state = replaced === undefined ? undefined : yield* replaced.call.state
+        if (replaced === undefined || (state !== CallState.ANSWERED && state !== CallState.ENDED)) {
+          return yield* refuse(SIPStatus.CALL_OR_TRANSACTION_DOES_NOT_EXIST)
+        }
+        if (state === CallState.ENDED) return yield* refuse(SIPStatus.DECLINE)
+        if (earlyOnly) return yield* refuse(SIPStatus.BUSY_HERE)
+        const created = yield* makeIncoming(env, transaction)
+        if (Option.isNone(created)) return
+        const call = created.value.call
+        // answering waits for the ACK, which this fiber's caller (the loop of incoming requests) delivers
+        yield* env.fork(Effect.gen(function*() {
+          yield* call.answer
+          if ((yield* call.state) === CallState.ANSWERED) yield* replaced.replacedBy(call)
+        }))
+      })
+
     const onIncomingInvite = (env: CallEnvironment, transaction: ServerTransaction) =>
       Effect.gen(function*() {
+        const replaces = transaction.request.headers.getAll("Replaces")
+        if (replaces.length > 0) return yield* onReplacingInvite(env, transaction, replaces)
         if (handler === undefined) {
           return yield* respond(transaction, Messages.refuse(transaction.request, SIPStatus.BUSY_HERE, Dialog.newTag()))
         }

@@ -134,6 +134,25 @@ export const logDigits = (call: VoIPCall) => call.dtmf.pipe(Stream.runForEach((d
 export const pressKeys = (call: VoIPCall) => call.sendDtmf("1234#")
 // #endregion dtmf
 
+// #region transfer
+/** A warm transfer: call an agent, tell them who is coming, then connect the caller (RFC 5589 §7). */
+export const warmTransfer = (caller: VoIPCall, agent: string) =>
+  Effect.gen(function*() {
+    const phone = yield* VoIPPhone
+    const consultation = yield* phone.call(agent)
+    const outcome = yield* consultation.states.pipe(
+      Stream.filter((state) => state === CallState.ANSWERED || state === CallState.ENDED),
+      Stream.runHead
+    )
+    if (Option.getOrUndefined(outcome) !== CallState.ANSWERED) return false
+    yield* consultation.play(Audio.fromSamples(beep))
+    // true: the caller's INVITE with Replaces reached the agent, and both our calls ended
+    const connected = yield* caller.transferTo(consultation)
+    if (!connected) yield* consultation.hangup
+    return connected
+  })
+// #endregion transfer
+
 // #region errors
 export const tolerantMenu = (prompt: Int16Array) => (call: VoIPCall) =>
   menu(prompt)(call).pipe(

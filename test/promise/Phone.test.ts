@@ -13,7 +13,9 @@
  * - `close()` ends the calls and the iterables, releases the SIP port and
  *   the RTP ports (a new phone binds the same ones), is idempotent, and
  *   the phone's methods reject afterwards;
- * - leaving a `for await` over `audio()` stops the subscription.
+ * - leaving a `for await` over `audio()` stops the subscription;
+ * - three phones: an attended transfer with `transferTo`, the new calls
+ *   given by `events()` as `Call`s at both ends.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { setTimeout as sleep } from "node:timers/promises"
@@ -93,6 +95,44 @@ describe("the Promise API", () => {
     expect(await bobStates).toEqual([CallState.RINGING, CallState.ANSWERED, CallState.ENDED])
     expect(await call.stats()).toBeUndefined()
     expect(await alice.rtpPortsInUse()).toBe(0)
+    expect(await bob.rtpPortsInUse()).toBe(0)
+  }, 30_000)
+
+  it("transferTo: Bob connects Alice to Carol; events() gives Alice's new call and Carol's replacement as Calls", async () => {
+    await using carol = await peer()
+    await using bob = await peer()
+    await using alice = await peer()
+    const incomingAtBob = bob.incomingCalls()[Symbol.asyncIterator]()
+    const incomingAtCarol = carol.incomingCalls()[Symbol.asyncIterator]()
+    const aliceToBob = await alice.call(await uriOf(bob))
+    const aliceEvents = collect(aliceToBob.events())
+    const bobFromAlice = (await incomingAtBob.next()).value as Call
+    await incomingAtBob.return?.()
+    await bobFromAlice.answer()
+    const consultation = await bob.call(await uriOf(carol))
+    const carolFromBob = (await incomingAtCarol.next()).value as Call
+    await incomingAtCarol.return?.()
+    await carolFromBob.answer()
+    const carolEvents = collect(carolFromBob.events())
+    expect(await reach(consultation.states(), CallState.ANSWERED)).toBe(true)
+    expect(await reach(aliceToBob.states(), CallState.ANSWERED)).toBe(true)
+
+    expect(await bobFromAlice.transferTo(consultation)).toBe(true)
+    expect(await carolFromBob.ended()).toEqual({ _tag: "Replaced" })
+    expect(await aliceToBob.ended()).toEqual({ _tag: "RemoteHangup" })
+    expect(await consultation.ended()).toEqual({ _tag: "RemoteHangup" })
+    const transferred = (await aliceEvents).find((event) => event._tag === "Transferred")
+    const replaced = (await carolEvents).find((event) => event._tag === "Replaced")
+    const aliceToCarol = transferred !== undefined && "call" in transferred ? transferred.call : undefined
+    const carolFromAlice = replaced !== undefined && "call" in replaced ? replaced.call : undefined
+    expect(aliceToCarol).toBeInstanceOf(Call)
+    expect(carolFromAlice?.callId).toBe(aliceToCarol?.callId)
+    expect(await carolFromAlice?.state()).toBe(CallState.ANSWERED)
+    const carolHears = take(carolFromAlice!.dtmf(), 2)
+    await aliceToCarol!.sendDtmf("42")
+    expect((await carolHears).join("")).toBe("42")
+    await aliceToCarol!.hangup()
+    expect(await carolFromAlice!.ended()).toEqual({ _tag: "RemoteHangup" })
     expect(await bob.rtpPortsInUse()).toBe(0)
   }, 30_000)
 

@@ -14,6 +14,7 @@ import {
   parseNameAddr,
   parseNameAddrList,
   parseNonNegativeInt,
+  parseReplaces,
   parseSessionExpires,
   parseSubscriptionState,
   parseTokenList,
@@ -37,7 +38,8 @@ const parsers: ReadonlyArray<readonly [string, (value: string) => Result.Result<
   ["parseNonNegativeInt", parseNonNegativeInt],
   ["parseEvent", parseEvent],
   ["parseSubscriptionState", parseSubscriptionState],
-  ["parseSessionExpires", parseSessionExpires]
+  ["parseSessionExpires", parseSessionExpires],
+  ["parseReplaces", parseReplaces]
 ]
 
 const roundTrip = <A>(value: A, format: (value: A) => string, parse: (text: string) => Result.Result<unknown, { message: string }>) => {

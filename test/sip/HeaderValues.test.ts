@@ -21,6 +21,8 @@ import {
   parseNameAddrRange,
   parseNonNegativeInt,
   parseNonNegativeIntRange,
+  formatReplaces,
+  parseReplaces,
   parseSessionExpires,
   parseSessionExpiresRange,
   parseSubscriptionState,
@@ -570,6 +572,31 @@ describe("parseSessionExpires", () => {
     expect(err(parseSessionExpires("90;refresher=proxy")).reason).toContain("refresher")
     expect(err(parseSessionExpires("abc")).offset).toBe(0)
     expect(err(parseSessionExpires("90x")).offset).toBe(2)
+  })
+})
+
+describe("parseReplaces", () => {
+  it("RFC 3891 values: the Call-ID with its @, the tags, early-only, LWS around ';'", () => {
+    expect(ok(parseReplaces("12345@192.168.118.3;to-tag=12345;from-tag=5FFE-3994"))).toEqual({
+      callId: "12345@192.168.118.3",
+      toTag: "12345",
+      fromTag: "5FFE-3994",
+      earlyOnly: false
+    })
+    expect(ok(parseReplaces(" 425928@bobster.example.org ; from-tag=6472 ;to-tag=7743; early-only"))).toEqual({
+      callId: "425928@bobster.example.org",
+      toTag: "7743",
+      fromTag: "6472",
+      earlyOnly: true
+    })
+  })
+
+  it("needs both tags and a Call-ID; formatReplaces parses back", () => {
+    expect(err(parseReplaces("abc;to-tag=1")).reason).toContain("from-tag")
+    expect(err(parseReplaces(";to-tag=1;from-tag=2")).offset).toBe(0)
+    expect(err(parseReplaces("a b;to-tag=1;from-tag=2")).reason).toContain("Replaces")
+    const replaces = { callId: "c@h", toTag: "t", fromTag: "f", earlyOnly: true }
+    expect(ok(parseReplaces(formatReplaces(replaces)))).toEqual(replaces)
   })
 })
 

@@ -45,7 +45,7 @@ describe("reliable provisional responses (UAC)", () => {
       const heard = yield* Effect.forkChild(call.audio.pipe(Stream.take(20), Stream.runCollect))
       const incoming = yield* nextRequest(peer)
       const invite = incoming.request
-      expect(invite.headers.get("Supported")).toBe("timer, 100rel")
+      expect(invite.headers.get("Supported")).toBe("timer, 100rel, replaces")
       const seq = invite.cseq!.seq
 
       const progress = reliable(invite, 183, 1, { sdp: answerTo(invite, BOB.address, PEER_RTP) })

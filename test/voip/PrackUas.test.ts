@@ -102,7 +102,7 @@ describe("reliable provisional responses as the callee (RFC 3262)", () => {
       const ok = yield* transaction.final
       expect(statusOf(ok)).toBe(200)
       expect(ok.to?.tag).toBe(ringing.to?.tag)
-      expect(ok.headers.get("Supported")).toBe("timer, 100rel")
+      expect(ok.headers.get("Supported")).toBe("timer, 100rel, replaces")
       expect(ok.headers.get("Allow")).toContain("PRACK")
       yield* UaCore.acknowledge(peer.layer, transaction, Result.getOrThrow(Dialog.fromResponse(request, ok)))
       yield* Fiber.join(answering)

@@ -54,7 +54,7 @@ describe("session timers", () => {
       const setup = yield* answeredWith([["Session-Expires", "120;refresher=uac"], ["Supported", "timer"]])
       expect(setup.ok.headers.get("Session-Expires")).toBe("120;refresher=uac")
       expect(setup.ok.headers.get("Require")).toBe("timer")
-      expect(setup.ok.headers.get("Supported")).toBe("timer, 100rel")
+      expect(setup.ok.headers.get("Supported")).toBe("timer, 100rel, replaces")
       yield* advance(87)
       expect(yield* setup.call.state).toBe(CallState.ANSWERED)
       yield* advance(1)
@@ -131,7 +131,7 @@ describe("session timers", () => {
       const peer = yield* peerAt(BOB)
       const call = yield* phone.call(`sip:peer@${BOB.address}:${BOB.port}`)
       const dialed = yield* nextRequest(peer)
-      expect(dialed.request.headers.get("Supported")).toBe("timer, 100rel")
+      expect(dialed.request.headers.get("Supported")).toBe("timer, 100rel, replaces")
       const answer = Sdp.serialize(Result.getOrThrow(OfferAnswer.createAnswer(sdpOf(dialed.request), { address: BOB.address, port: PEER_RTP })).description)
       yield* dialed.respond(peerResponse(dialed.request, 200, { sdp: answer, contact: BOB, headers: [["Session-Expires", "90;refresher=uac"]] }))
       yield* dialed.ack

@@ -38,7 +38,7 @@ describe("session timers of outgoing calls", () => {
       const invite = first.request
       expect(invite.headers.get("Session-Expires")).toBe("1800")
       expect(invite.headers.get("Min-SE")).toBe("90")
-      expect(invite.headers.get("Supported")).toBe("timer, 100rel")
+      expect(invite.headers.get("Supported")).toBe("timer, 100rel, replaces")
       expect(invite.headers.has("Require")).toBe(false)
       yield* Effect.forkChild(UaCore.acceptInvite(first, peerResponse(invite, 200, { contact: BOB, sdp: answerTo(invite, BOB.address, PEER_RTP) })))
       yield* settle

@@ -1,8 +1,8 @@
 /**
  * Header values with a flat grammar: comma lists of tokens, delta-seconds,
  * CSeq, Content-Type (RFC 3261 §20, §25), Event and Subscription-State
- * (RFC 6665), Session-Expires (RFC 4028), and a generic top-level comma
- * splitter.
+ * (RFC 6665), Session-Expires (RFC 4028), Replaces (RFC 3891), and a
+ * generic top-level comma splitter.
  *
  * @since 0.1.0
  */
@@ -26,6 +26,7 @@ import {
   nextParam,
   RAQUOT,
   run,
+  SEMI,
   runRange,
   type Scanner,
   skipRequiredWs,
@@ -402,3 +403,58 @@ export const parseSessionExpiresRange = (
   end: number
 ): Result.Result<SessionExpires, SIPParseError> =>
   runRange(text, start, end, scanSessionExpiresValue)
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Replaces {
+  readonly callId: string
+  /** The tag of the recipient's side of the dialog (its local tag). */
+  readonly toTag: string
+  /** The tag of the other side (the recipient's remote tag). */
+  readonly fromTag: string
+  /** Replace the dialog only while it is early. */
+  readonly earlyOnly: boolean
+}
+
+const scanReplacesValue = (sc: Scanner): Replaces => {
+  skipWs(sc)
+  const start = sc.pos
+  while (sc.pos < sc.end) {
+    const c = sc.s.charCodeAt(sc.pos)
+    if (c === SEMI || c <= SP || c > 0x7e) break
+    sc.pos++
+  }
+  if (sc.pos === start) fail("a Call-ID", start)
+  const callId = sc.s.slice(start, sc.pos)
+  let toTag: string | undefined
+  let fromTag: string | undefined
+  let earlyOnly = false
+  while (nextParam(sc)) {
+    if (sc.paramName === "to-tag") toTag = tokenParam(sc, "to-tag")
+    else if (sc.paramName === "from-tag") fromTag = tokenParam(sc, "from-tag")
+    else if (sc.paramName === "early-only") earlyOnly = true
+  }
+  expectEnd(sc, "Replaces")
+  if (toTag === undefined || fromTag === undefined) fail("Replaces needs to-tag and from-tag", sc.pos)
+  return { callId, toTag, fromTag, earlyOnly }
+}
+
+/**
+ * RFC 3891 Replaces: `callid *(";" replaces-param)` with `to-tag` and
+ * `from-tag` required and `early-only` as a flag.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseReplaces = (value: string): Result.Result<Replaces, SIPParseError> => run(value, scanReplacesValue)
+
+/**
+ * The value of a Replaces header for `replaces`.
+ *
+ * @category formatting
+ * @since 0.1.0
+ */
+export const formatReplaces = (replaces: Replaces): string =>
+  `${replaces.callId};to-tag=${replaces.toTag};from-tag=${replaces.fromTag}${replaces.earlyOnly ? ";early-only" : ""}`
