@@ -33,6 +33,7 @@ import { parentPort, Worker, workerData } from "node:worker_threads"
 import type { NegotiatedMedia } from "../src/sdp/OfferAnswer.ts"
 import { PayloadType } from "../src/rtp/PayloadType.ts"
 import * as RTPClient from "../src/rtp/RTPClient.ts"
+import { flag, rows } from "./support/args.ts"
 
 /** What one thread measured. */
 interface ThreadResult {
@@ -249,11 +250,6 @@ const row = (r: Result, nodeFlags: ReadonlyArray<string>) =>
   `${(100 * r.loopUtilization).toFixed(0)} % | ${r.cpuPercent.toFixed(0)} % | ${r.cpuPerPacketUs.toFixed(1)} | ` +
   `${r.rssGrowthMB.toFixed(0)} | ${r.rssPerSessionKB.toFixed(0)} | ${r.heapPerSessionKB.toFixed(0)} |`
 
-const flag = (args: ReadonlyArray<string>, name: string, fallback: number): number => {
-  const at = args.indexOf(name)
-  return at === -1 ? fallback : Number(args[at + 1])
-}
-
 /** One row: `count` sessions over `threads` threads, in a child process of its own with `nodeFlags`. */
 const runChild = (count: number, seconds: number, threads: number, nodeFlags: ReadonlyArray<string>): Result => {
   const output = execFileSync(
@@ -312,7 +308,7 @@ const main = async () => {
     console.log(JSON.stringify(await measure(Number(args[1]), seconds, threads)))
     return
   }
-  const counts = args.filter((arg, i) => /^\d+$/.test(arg) && !args[i - 1]?.startsWith("--")).map(Number)
+  const counts = rows(args)
   table((counts.length === 0 ? [100, 250, 500, 1000] : counts).map((count) => ({ count, threads, nodeFlags: [] })), seconds)
 }
 

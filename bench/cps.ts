@@ -1,0 +1,194 @@
+/**
+ * Calls per second: SIPp runs the lab's `uac-load.xml` (INVITE with an SDP
+ * offer, ACK, BYE after `--hold` ms; SIPp sends no RTP) against one of our
+ * phones on 127.0.0.1 whose handler answers every call and waits for its
+ * end, so each call opens its RTP session (which sends until the BYE) and
+ * gives its ports back. Per rate it runs `--calls` calls, at most `--limit`
+ * at once, and reports what SIPp counted (successful and failed calls, its
+ * retransmissions: each one is a response of ours that came late, the mean
+ * INVITE → 200 time) and what our process spent: CPU per call (user and
+ * system, one core = 100 %), the heap after a full GC once SIPp is done
+ * against before it started (transactions linger for Timer J/K, 32 s, so
+ * some growth is expected), and the calls and RTP ports still held (0).
+ *
+ *   node --conditions=source bench/cps.ts                     rates 50, 100, 200, 400; 2000 calls each
+ *   node --conditions=source bench/cps.ts 300 --calls 6000 --limit 500 --hold 0
+ *   npm run bench -- "calls per second"                       the same sweep through bench/run.ts
+ *
+ * Each rate runs in a child process of its own (with `--expose-gc`).
+ */
+import { NodeDns } from "@effect/platform-node"
+import { Context, Effect, Layer } from "effect"
+import { execFileSync, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { VoIPSettings } from "../src/Config.ts"
+import { VoIPPhone } from "../src/voip/VoIPPhone.ts"
+import * as VoIPPhoneParameter from "../src/voip/VoIPPhoneParameter.ts"
+import { flag, rows } from "./support/args.ts"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const scenario = path.resolve(here, "../../shared/lab/sipp/uac-load.xml")
+const phonePort = 25060
+const sippPort = 25070
+const sippMediaPort = 25080
+
+interface Result {
+  readonly rate: number
+  readonly calls: number
+  readonly successful: number
+  readonly failed: number
+  readonly retransmissions: number
+  readonly reachedRate: number
+  readonly inviteToOkMs: number
+  readonly cpuPerCallMs: number
+  readonly cpuPercent: number
+  readonly heapGrowthMB: number
+  readonly callsLeft: number
+  readonly portsLeft: number
+}
+
+interface Options {
+  readonly calls: number
+  readonly limit: number
+  readonly holdMs: number
+}
+
+/** `hh:mm:ss:uuuuuu` of SIPp's statistics, in milliseconds. */
+const sippDuration = (text: string): number => {
+  const [h, m, s, us] = text.split(":").map(Number)
+  return ((h! * 60 + m!) * 60 + s!) * 1000 + us! / 1000
+}
+
+/** The last line of SIPp's `-trace_stat` file, by column name. */
+const lastStats = (file: string): Record<string, string> => {
+  const lines = fs.readFileSync(file, "utf8").trim().split("\n")
+  const names = lines[0]!.split(";")
+  const values = lines.at(-1)!.split(";")
+  return Object.fromEntries(names.map((name, i) => [name, values[i] ?? ""]))
+}
+
+const runSipp = (rate: number, options: Options, statFile: string) =>
+  new Promise<void>((resolve, reject) => {
+    const sipp = spawn("sipp", [
+      `127.0.0.1:${phonePort}`,
+      "-sf", scenario,
+      "-r", String(rate),
+      "-m", String(options.calls),
+      "-l", String(options.limit),
+      "-d", String(options.holdMs),
+      "-i", "127.0.0.1", "-p", String(sippPort), "-mp", String(sippMediaPort),
+      "-trace_stat", "-stf", statFile, "-fd", "1",
+      "-timeout", "300s", "-nostdin"
+    ], { stdio: "ignore" })
+    sipp.on("error", reject)
+    // exit code 1 means some calls failed: the statistics say how many
+    sipp.on("close", () => resolve())
+  })
+
+const collectGarbage = () => (globalThis as { readonly gc?: () => void }).gc?.()
+
+/** One rate, in this process: the phone, then SIPp against it. */
+const measure = (rate: number, options: Options) =>
+  Effect.gen(function*() {
+    const parameters = yield* VoIPPhoneParameter.make({
+      user: "bot",
+      register: false,
+      bindIp: "127.0.0.1",
+      bindPort: phonePort,
+      rtpPortLow: 40000,
+      rtpPortHigh: 49999
+    })
+    const context = yield* Layer.build(VoIPPhone.layer(parameters, {
+      onIncomingCall: (call) => Effect.andThen(call.answer, call.ended)
+    }).pipe(Layer.provide(Layer.merge(VoIPSettings.layerWith(), NodeDns.layer))))
+    const phone = Context.get(context, VoIPPhone)
+    const statFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cps-")), "stat.csv")
+    collectGarbage()
+    const heapBefore = process.memoryUsage().heapUsed
+    const cpuBefore = process.cpuUsage()
+    const started = performance.now()
+    yield* Effect.promise(() => runSipp(rate, options, statFile))
+    // the last BYEs' 200s and the sessions' closing are done within a moment
+    yield* Effect.sleep("500 millis")
+    const cpu = process.cpuUsage(cpuBefore)
+    const elapsedMs = performance.now() - started
+    collectGarbage()
+    const stats = lastStats(statFile)
+    const successful = Number(stats["SuccessfulCall(C)"])
+    const cpuMs = (cpu.user + cpu.system) / 1000
+    return {
+      rate,
+      calls: options.calls,
+      successful,
+      failed: Number(stats["FailedCall(C)"]),
+      retransmissions: Number(stats["Retransmissions(C)"]),
+      reachedRate: Number(stats["CallRate(C)"]),
+      inviteToOkMs: sippDuration(stats["ResponseTime1(C)"] ?? "0:0:0:0"),
+      cpuPerCallMs: cpuMs / Math.max(1, successful),
+      cpuPercent: (100 * cpuMs) / elapsedMs,
+      heapGrowthMB: (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024,
+      callsLeft: (yield* phone.calls).length,
+      portsLeft: yield* phone.rtpPortsInUse
+    } satisfies Result
+  }).pipe(Effect.scoped)
+
+const runChild = (rate: number, options: Options): Result => {
+  const output = execFileSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      "--expose-gc",
+      fileURLToPath(import.meta.url),
+      "--child",
+      String(rate),
+      "--calls",
+      String(options.calls),
+      "--limit",
+      String(options.limit),
+      "--hold",
+      String(options.holdMs)
+    ],
+    { encoding: "utf8", timeout: 360_000 }
+  )
+  return JSON.parse(output.trim().split("\n").at(-1)!) as Result
+}
+
+const table = (rates: ReadonlyArray<number>, options: Options) => {
+  console.log(`SIP calls per second: ${options.calls} calls per rate, at most ${options.limit} at once, BYE ${options.holdMs} ms after the ACK`)
+  console.log(
+    "| rate (calls/s) | reached | successful | failed | retransmissions | mean INVITE → 200 (ms) | CPU per call (ms) | CPU | " +
+      "heap growth (MB) | calls, ports left |"
+  )
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+  for (const rate of rates) {
+    const r = runChild(rate, options)
+    console.log(
+      `| ${r.rate} | ${r.reachedRate.toFixed(0)} | ${r.successful} | ${r.failed} | ${r.retransmissions} | ${r.inviteToOkMs < 1 ? "< 1" : r.inviteToOkMs.toFixed(0)} | ` +
+        `${r.cpuPerCallMs.toFixed(2)} | ${r.cpuPercent.toFixed(0)} % | ${r.heapGrowthMB.toFixed(1)} | ${r.callsLeft}, ${r.portsLeft} |`
+    )
+  }
+}
+
+const sweep = [50, 100, 200, 400]
+
+const optionsOf = (args: ReadonlyArray<string>): Options => ({
+  calls: flag(args, "--calls", 2000),
+  limit: flag(args, "--limit", 400),
+  holdMs: flag(args, "--hold", 0)
+})
+
+if (import.meta.main) {
+  const args = process.argv.slice(2)
+  if (args[0] === "--child") {
+    console.log(JSON.stringify(await Effect.runPromise(measure(Number(args[1]), optionsOf(args)))))
+  } else {
+    const chosen = rows(args)
+    table(chosen.length === 0 ? sweep : chosen, optionsOf(args))
+  }
+} else if (process.argv[2] !== undefined && new RegExp(process.argv[2]).test("SIP calls per second")) {
+  // imported by bench/run.ts with a pattern that names this sweep
+  table(sweep, optionsOf([]))
+}
