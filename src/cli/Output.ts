@@ -61,6 +61,8 @@ export type CliEvent =
   | { readonly event: "transfer"; readonly callId: string; readonly to: string; readonly accepted: boolean }
   /** The peer REFERred us: the phone placed `newCallId` to `to`. */
   | { readonly event: "transferred"; readonly callId: string; readonly newCallId: string; readonly to: string }
+  /** Our INVITE was redirected (a 3xx, or the last target failed while others waited): it goes `to` next. */
+  | { readonly event: "redirected"; readonly callId: string; readonly status: number; readonly to: string }
   /** An INVITE with Replaces from `by` took the call's place (the far end of an attended transfer): `newCallId`, answered. */
   | { readonly event: "replaced"; readonly callId: string; readonly newCallId: string; readonly by: string }
   /**
@@ -148,6 +150,8 @@ export const formatText = (event: CliEvent): string => {
       return `transfer to ${event.to} ${event.accepted ? "accepted" : "refused"}`
     case "transferred":
       return `transferred to ${event.to} (call ${event.newCallId})`
+    case "redirected":
+      return `redirected (${event.status}) to ${event.to}`
     case "replaced":
       return `replaced by ${event.by} (call ${event.newCallId})`
     case "ended":

@@ -248,6 +248,9 @@ export const start = <R = never>(
         case "Provisional":
           entry.heardBack = true
           return out.emit({ event: "ringing", callId, status: event.status, reason: event.reason })
+        case "Redirected":
+          entry.heardBack = true
+          return out.emit({ event: "redirected", callId, status: event.status, to: event.target })
         case "Dtmf":
           return out.emit({ event: "dtmf", callId, digit: event.digit })
         case "Held":

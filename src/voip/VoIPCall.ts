@@ -44,6 +44,7 @@ import * as Sdp from "../sdp/Sdp.ts"
 import * as Account from "../sip/client/Account.ts"
 import type { AuthSession } from "../sip/auth/Digest.ts"
 import type { AuthenticatedResponse, SendAuthenticatedError } from "../sip/client/Authenticated.ts"
+import * as Redirect from "../sip/client/Redirect.ts"
 import type { SIPClientShape } from "../sip/client/SIPClient.ts"
 import * as Dialog from "../sip/dialog/Dialog.ts"
 import * as Forks from "../sip/dialog/Forks.ts"
@@ -79,6 +80,11 @@ export type CallEvent =
   | { readonly _tag: "State"; readonly state: CallState }
   /** A provisional response to our INVITE (180 Ringing, 183 Session Progress, ...). */
   | { readonly _tag: "Provisional"; readonly status: number; readonly reason: string }
+  /**
+   * Our INVITE was redirected (RFC 3261 §8.1.3.4): after a 3xx, or a failure
+   * of the last target while others wait, it goes to `target`.
+   */
+  | { readonly _tag: "Redirected"; readonly status: number; readonly target: string }
   | { readonly _tag: "Dtmf"; readonly digit: string }
   /** The call was put on hold by us (`hold()`) or by the peer (a sendonly, inactive or 0.0.0.0 offer). */
   | { readonly _tag: "Held"; readonly by: CallSession.HoldSide }
@@ -946,20 +952,35 @@ export const makeOutgoing = (
         )
       }))
 
-    /** Sends the INVITE; a 422 is answered with the interval it asks for, at most {@link INTERVAL_RETRIES} times. */
+    /**
+     * Sends the INVITE; a 422 is answered with the interval it asks for, at
+     * most {@link INTERVAL_RETRIES} times; a 3xx is followed to its Contacts
+     * (`Redirect`).
+     */
     const sendInvite = (
       request: SIPMessage.SIPMessage,
       sessions: ReadonlyArray<AuthSession> | undefined,
-      retries: number
+      retries: number,
+      targets: Redirect.TargetSet
     ): Effect.Effect<AuthenticatedResponse, SendAuthenticatedError | SipTransportError> =>
       Effect.flatMap(client.sendAuthenticated(request, { onTransaction, sessions }), (result) => {
-        const retry = retries === 0 || cancelRequested ? undefined : CallSession.retryAtMinSE(result.request, result.response)
-        if (retry === undefined) return Effect.succeed(result)
-        return Result.isFailure(retry) ? Effect.fail(retry.failure) : sendInvite(retry.success, result.sessions, retries - 1)
+        if (cancelRequested) return Effect.succeed(result)
+        const retry = retries === 0 ? undefined : CallSession.retryAtMinSE(result.request, result.response)
+        if (retry !== undefined) {
+          return Result.isFailure(retry) ? Effect.fail(retry.failure) : sendInvite(retry.success, result.sessions, retries - 1, targets)
+        }
+        const redirect = Redirect.next(Redirect.addContacts(targets, result.response), result.response)
+        if (redirect === undefined) return Effect.succeed(result)
+        const [target, rest] = redirect
+        const moved = Redirect.retarget(result.request, target)
+        if (Result.isFailure(moved)) return Effect.fail(moved.failure)
+        return PubSub.publish(core.events, { _tag: "Redirected", status: statusOf(result.response), target: formatUri(target) }).pipe(
+          Effect.andThen(sendInvite(moved.success, result.sessions, retries, rest))
+        )
       })
 
     yield* env.fork(
-      sendInvite(invite, undefined, INTERVAL_RETRIES).pipe(
+      sendInvite(invite, undefined, INTERVAL_RETRIES, Redirect.start(invite)).pipe(
         Effect.result,
         Effect.tap((result) =>
           Result.isFailure(result)
