@@ -3,7 +3,9 @@
  * the socket: parse it, stamp `received`/`rport` on a request's top Via
  * (RFC 3261 §18.2.1, RFC 3581), learn our public address from a response,
  * queue it for the upper layer, and count, log and (when the request can be
- * answered) refuse what is broken. On the way out: add `;rport`, serialize,
+ * answered) refuse what is broken (logging at most ten refusals per ten
+ * seconds: a flood of bad input is counted, not written out line by line).
+ * On the way out: add `;rport`, serialize,
  * check the size and work out where a response goes (§18.2.2).
  *
  * @since 0.1.0
@@ -81,6 +83,23 @@ export interface TransportCore {
 }
 
 /**
+ * How many refused messages a transport logs per {@link REFUSAL_WINDOW_MS};
+ * beyond that they are only counted, and one line says how many went unlogged.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const REFUSALS_LOGGED_PER_WINDOW = 10
+
+/**
+ * The window of {@link REFUSALS_LOGGED_PER_WINDOW}, in milliseconds.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const REFUSAL_WINDOW_MS = 10_000
+
+/**
  * Creates the shared state of one transport instance. The queue lives as long
  * as the current scope.
  *
@@ -102,14 +121,40 @@ export const make = Effect.fnUntraced(function*(options: {
   const parseMode = mode.socketType === SocketKind.DATAGRAM ? "datagram" : "stream"
   const warnAgent = formatEndpoint(local)
 
+  // A flood of bad input must not become a flood of log lines: see REFUSALS_LOGGED_PER_WINDOW.
+  let windowStart = Number.NEGATIVE_INFINITY
+  let loggedInWindow = 0
+  let unlogged = 0
+
   const logRefusal = (what: string, reason: string, arrival: Arrival) =>
-    Effect.logWarning(`SIP transport refused ${what}: ${reason}`).pipe(
-      Effect.annotateLogs({
-        transport: arrival.transport.value,
-        source: formatEndpoint(arrival.source),
-        ...(arrival.connectionId === undefined ? {} : { connection: arrival.connectionId })
-      })
-    )
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      let summary: Effect.Effect<void> = Effect.void
+      if (now - windowStart >= REFUSAL_WINDOW_MS) {
+        if (unlogged > 0) {
+          summary = Effect.logWarning(
+            `SIP transport refused ${unlogged} more messages in ${Math.round((now - windowStart) / 1000)} s without logging them (the snapshot counts every one)`
+          )
+        }
+        windowStart = now
+        loggedInWindow = 0
+        unlogged = 0
+      }
+      if (loggedInWindow >= REFUSALS_LOGGED_PER_WINDOW) {
+        unlogged++
+        return summary
+      }
+      loggedInWindow++
+      return Effect.andThen(
+        summary,
+        Effect.logWarning(`SIP transport refused ${what}: ${reason}`).pipe(
+          Effect.annotateLogs({
+            transport: arrival.transport.value,
+            source: formatEndpoint(arrival.source),
+            ...(arrival.connectionId === undefined ? {} : { connection: arrival.connectionId })
+          })
+        )
+      )
+    })
 
   const refuse = (header: Uint8Array, status: 400 | 513, reason: string, arrival: Arrival): Effect.Effect<void> =>
     Effect.gen(function*() {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, SubscriptionRef } from "effect"
+import { TestClock } from "effect/testing"
 import * as SIPMessage from "../../src/sip/SIPMessage.ts"
+import { REFUSALS_LOGGED_PER_WINDOW } from "../../src/transport/TransportCore.ts"
 import * as Udp from "../../src/transport/Udp.ts"
 import { captureLogs, collect, decode, encode, environment, ok, options } from "./helpers.ts"
 
@@ -91,6 +93,33 @@ describe("UDP transport", () => {
         message: expect.stringContaining("Content-Length 10 exceeds"),
         annotations: { transport: "UDP", source: `127.0.0.1:${alice.localAddress.port}` }
       })
+    }).pipe(Effect.provide(environment()), Effect.provide(logs.layer))
+  })
+
+  it.effect("a flood of broken datagrams: ten warnings per 10 s window, then one line with how many went unlogged", () => {
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const { alice, bob, bobInbox } = yield* pair("127.0.0.1")
+      const to = { host: "127.0.0.1", port: bob.localAddress.port }
+      const burst = (count: number) => Effect.forEach(Array.from({ length: count }, (_, i) => encode(`junk ${i}\r\n\r\n`)), (bytes) => alice.send(bytes, to))
+      // a good request after each burst: once it arrives, the junk before it was handled
+      const marker = Effect.gen(function*() {
+        const request = options({ transport: "UDP", sentBy: alice.localAddress, to: bob.localAddress })
+        yield* alice.send(request, to)
+        expect((yield* bobInbox.next).message.callId).toBe(request.callId)
+      })
+      yield* burst(30)
+      yield* marker
+      const warnings = () => logs.lines.filter((line) => line.level === "WARN").map((line) => String(line.message))
+      expect(warnings()).toHaveLength(REFUSALS_LOGGED_PER_WINDOW)
+      yield* TestClock.adjust("10 seconds")
+      yield* burst(1)
+      yield* marker
+      expect(warnings().slice(REFUSALS_LOGGED_PER_WINDOW)).toEqual([
+        "SIP transport refused 20 more messages in 10 s without logging them (the snapshot counts every one)",
+        expect.stringContaining("SIP transport refused a message")
+      ])
+      expect((yield* bob.snapshot).counters).toMatchObject({ parseErrors: 31 })
     }).pipe(Effect.provide(environment()), Effect.provide(logs.layer))
   })
 
