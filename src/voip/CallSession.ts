@@ -17,7 +17,9 @@
  * - An UPDATE from the peer (RFC 3311) with an offer is answered 200 with
  *   our answer, applied at once; one without is a session refresh (RFC
  *   4028) answered 200 with Session-Expires. An offer in it while ours is
- *   pending gets 491, while the peer's is unanswered 500 (§5.2).
+ *   pending gets 491, while the peer's is unanswered 500 (§5.2). Before
+ *   the answer, in an early dialog of our INVITE, one without an offer is
+ *   answered 200 and one with an offer 491.
  * - Our o= line keeps its session id; its version goes up by one whenever
  *   the description changes (RFC 3264 §8).
  * - Hold by either side is reported as `Held`/`Resumed` events.
@@ -534,6 +536,14 @@ export const make = (ctx: CallSessionContext): CallSession => {
   const onUpdate = (transaction: ServerTransaction): Effect.Effect<void> =>
     Effect.gen(function*() {
       const request = transaction.request
+      if (ctx.dialog.get() === undefined) {
+        // an early dialog of our INVITE (RFC 3311 §5.1): an UPDATE without an offer (connected line, a refresh)
+        // is taken; an offer would cross the INVITE's, whose answer is not final yet (§5.2)
+        const sdp = request.sdp
+        return yield* Result.isSuccess(sdp) && sdp.success === undefined
+          ? reply(transaction, 200, [["Contact", `<${formatUri(ctx.contact)}>`]])
+          : reply(transaction, 491)
+      }
       const admitted = yield* admit(transaction, false)
       if (admitted === undefined) return
       const { dialog, offer, session } = admitted

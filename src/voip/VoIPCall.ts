@@ -892,6 +892,8 @@ export const makeOutgoing = (
           default:
             if (status >= 200) return
             if (!(yield* acknowledgeReliable(response))) return
+            // requests of the callee in its early dialog (UPDATE, INFO) reach the call
+            if (event._tag === "Early") core.trackDialog(event.dialog)
             yield* onProvisional(response, event)
         }
       })

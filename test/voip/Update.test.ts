@@ -1,14 +1,17 @@
 /**
  * UPDATE from the peer (RFC 3311) in an answered call, under TestClock: a
  * session refresh without a body (RFC 4028), an offer that changes the
- * direction, and an offer racing our re-INVITE (491).
+ * direction, and an offer racing our re-INVITE (491); and from the callee
+ * in the early dialog of our INVITE (200 without an offer, 491 with one).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Result } from "effect"
+import { Effect, Fiber, Option, Result, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { PayloadType } from "../../src/rtp/PayloadType.ts"
 import * as OfferAnswer from "../../src/sdp/OfferAnswer.ts"
 import * as Sdp from "../../src/sdp/Sdp.ts"
+import * as Dialog from "../../src/sip/dialog/Dialog.ts"
+import * as UaCore from "../../src/sip/dialog/UaCore.ts"
 import { CallState } from "../../src/voip/CallState.ts"
 import {
   type Answered,
@@ -22,7 +25,7 @@ import {
   sentTo,
   statusOf
 } from "./answered.ts"
-import { ALICE, BOB, nextRequest, peerResponse, settle, world } from "./helpers.ts"
+import { ALICE, answerTo, BOB, nextRequest, PEER_URI, peerResponse, phoneAndPeer, settle, world } from "./helpers.ts"
 
 const advance = (seconds: number) =>
   Effect.gen(function*() {
@@ -132,5 +135,45 @@ describe("UPDATE from the peer", () => {
       yield* Fiber.join(holding)
       expect(yield* setup.events.next).toEqual({ _tag: "Held", by: "local" })
       yield* peerSessionEnd(setup)
+    }).pipe(Effect.provide(world())))
+})
+
+describe("UPDATE in an early dialog of our INVITE", () => {
+  it.effect("after the callee's 180: without an offer 200 with our Contact, with an offer 491; the call is then answered as usual", () =>
+    Effect.gen(function*() {
+      const { peer, phone } = yield* phoneAndPeer()
+      const call = yield* phone.call(PEER_URI)
+      const incoming = yield* nextRequest(peer)
+      const invite = incoming.request
+      const ringing = peerResponse(invite, 180, { contact: BOB })
+      yield* incoming.respond(ringing)
+      yield* settle
+      // the callee's side of the early dialog
+      let early = Result.getOrThrow(Dialog.fromRequest(invite, ringing))
+      const updateOf = (init: Dialog.RequestInit) =>
+        Effect.gen(function*() {
+          const built = Result.getOrThrow(Dialog.createRequest(early, "UPDATE", init))
+          early = built.dialog
+          const transaction = yield* peer.layer.request(built.request, { host: ALICE.address, port: ALICE.port })
+          const final = yield* transaction.responses.pipe(Stream.filter((response) => statusOf(response) >= 200), Stream.runHead)
+          return Option.getOrThrow(final)
+        })
+      const bare = yield* updateOf({ headers: [["P-Asserted-Identity", "<sip:forwarded@example.com>"]] })
+      expect(statusOf(bare)).toBe(200)
+      expect(bare.headers.get("Contact")).toBe(`<sip:phone@${ALICE.address}:${ALICE.port}>`)
+      const offered = yield* updateOf({ body: peerOffer(PEER_RTP + 2), contentType: "application/sdp" })
+      expect(statusOf(offered)).toBe(491)
+      expect(yield* call.state).toBe(CallState.DIALING)
+
+      const ok = peerResponse(invite, 200, { contact: BOB, sdp: answerTo(invite, BOB.address, PEER_RTP) })
+      const accepted = yield* Effect.forkChild(UaCore.acceptInvite(incoming, ok))
+      yield* settle
+      expect(yield* call.state).toBe(CallState.ANSWERED)
+      yield* Fiber.join(accepted)
+      yield* call.hangup
+      const bye = yield* nextRequest(peer)
+      // the dialog's CSeq of the callee was not ours to advance: our BYE follows our INVITE's
+      expect(bye.request.cseq?.seq).toBe(invite.cseq!.seq + 1)
+      yield* bye.respond(peerResponse(bye.request, 200))
     }).pipe(Effect.provide(world())))
 })
