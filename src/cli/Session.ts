@@ -300,6 +300,8 @@ export const start = <R = never>(
             yield* Stream.runForEach(call.events, (event) => emitCallEvent(entry, event))
             const reason = yield* call.ended
             yield* Fiber.interrupt(sampler)
+            // the counters as the session closed, however short the call
+            entry.stats = Option.getOrElse(yield* call.stats, () => entry.stats)
             yield* Effect.timeoutOption(Effect.forEach([...entry.pending], Deferred.await, { discard: true }), "5 seconds")
             const now = yield* Clock.currentTimeMillis
             const duration = entry.answeredAt === undefined ? 0 : Math.round((now - entry.answeredAt) / 100) / 10

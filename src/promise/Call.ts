@@ -192,7 +192,7 @@ export class Call {
     return Effect.runPromise(this.#call.writeAudio(data))
   }
 
-  /** The RTP session's counters; `undefined` before the call has a session. */
+  /** The RTP session's counters; `undefined` before the call has a session; after the end, as they were when it closed. */
   stats(): Promise<RTPStats | undefined> {
     return Effect.runPromise(Effect.map(this.#call.stats, Option.getOrUndefined))
   }

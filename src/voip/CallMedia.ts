@@ -54,6 +54,7 @@ export interface CallMedia {
   /** Drops queued outgoing audio. */
   readonly flush: Effect.Effect<void>
   readonly sendDtmf: (digits: string) => Effect.Effect<void, DtmfSendError>
+  /** The session's counters; after the end, as they were when it closed (none if the call never had a session). */
   readonly stats: Effect.Effect<Option.Option<RTPStats>>
 }
 
@@ -78,6 +79,8 @@ export const make = (
     const digits = yield* PubSub.unbounded<string | undefined>()
     // The session while the call lasts: none before it has one and after it ended.
     let current: Option.Option<RTPClient> = Option.none()
+    // the session's counters as it closed: a call's stats outlive it
+    let final: Option.Option<RTPStats> = Option.none()
 
     const withSession = <A, E, R>(
       onSession: (session: RTPClient) => Effect.Effect<A, E, R>,
@@ -101,9 +104,11 @@ export const make = (
         yield* Deferred.succeed(ready, undefined)
       })
 
-    const close = Effect.suspend(() => {
+    const close = Effect.gen(function*() {
+      if (Option.isSome(current)) final = Option.some(yield* current.value.stats)
       current = Option.none()
-      return Effect.andThen(Deferred.succeed(ready, undefined), PubSub.end(digits, undefined))
+      yield* Deferred.succeed(ready, undefined)
+      yield* PubSub.end(digits, undefined)
     })
 
     const getDtmf = (length = 1) =>
@@ -152,6 +157,6 @@ export const make = (
       play,
       flush: now((session) => session.flush, Effect.void),
       sendDtmf: (text: string) => now((session) => session.sendDtmf(text), Effect.void),
-      stats: now((session) => Effect.map(session.stats, Option.some), Effect.succeedNone)
+      stats: now((session) => Effect.map(session.stats, Option.some), Effect.sync(() => final))
     } satisfies CallMedia
   })

@@ -182,7 +182,7 @@ export interface VoIPCall {
   readonly playUntilDtmf: <E, R>(audio: Stream.Stream<Int16Array, E, R>) => Effect.Effect<boolean, E, R>
   /** Drops the audio queued to send. */
   readonly flush: Effect.Effect<void>
-  /** The RTP session's counters, once there is a session. */
+  /** The RTP session's counters, once there is a session; after the end, as they were when it closed. */
   readonly stats: Effect.Effect<Option.Option<RTPStats>>
 }
 
