@@ -89,6 +89,15 @@ export class Call {
     return Effect.runPromise(this.#call.answer)
   }
 
+  /**
+   * RINGING (incoming): early media. Sends 183 with our answer and starts
+   * the audio, so `play()` is heard before the call is answered; the call
+   * stays RINGING. Rejects with `CallError` when the INVITE has no offer.
+   */
+  progress(): Promise<void> {
+    return Effect.runPromise(this.#call.progress)
+  }
+
   /** RINGING (incoming): refuses the call with 486 Busy Here (default) or 603 Decline. */
   deny(status?: DenyStatus): Promise<void> {
     return Effect.runPromise(this.#call.deny(status))

@@ -87,7 +87,8 @@ const contactHeader = (contact: SIPURI): readonly [string, string] => ["Contact"
 
 /**
  * A provisional response (180 Ringing, 183 Session Progress) to an INVITE
- * with our To tag and Contact: it creates the early dialog (§12.1.1).
+ * with our To tag and Contact: it creates the early dialog (§12.1.1). With
+ * `sdp`, our answer for early media.
  *
  * @category responses
  * @since 0.1.0
@@ -96,9 +97,14 @@ export const provisional = (
   invite: SIPMessage.SIPMessage,
   status: SIPStatus,
   toTag: string,
-  contact: SIPURI
+  contact: SIPURI,
+  sdp?: string
 ): Result.Result<SIPMessage.SIPMessage, SIPParseError> =>
-  SIPMessage.response(invite, status, { toTag, headers: [contactHeader(contact)] })
+  SIPMessage.response(invite, status, {
+    toTag,
+    headers: [contactHeader(contact)],
+    ...(sdp === undefined ? {} : { body: sdp, contentType: "application/sdp" })
+  })
 
 /**
  * The 2xx that answers an INVITE with our session description (an answer,

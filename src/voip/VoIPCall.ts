@@ -132,6 +132,15 @@ export interface VoIPCall {
   readonly events: Stream.Stream<CallEvent>
   /** RINGING (incoming): accept the call; returns once it is ANSWERED (or ended meanwhile). */
   readonly answer: Effect.Effect<void, InvalidStateError | NoPortsAvailableError | CallError>
+  /**
+   * RINGING (incoming): early media. Sends 183 Session Progress with our
+   * answer to the INVITE's offer and starts the RTP session, so `play`,
+   * `audio` and DTMF work before the call is answered (an announcement
+   * that costs the caller nothing). The call stays RINGING; `answer` then
+   * sends the same answer in its 200, `deny` ends it. Fails with
+   * `CallError` when the INVITE has no offer.
+   */
+  readonly progress: Effect.Effect<void, InvalidStateError | NoPortsAvailableError | CallError>
   /** RINGING (incoming): refuse the call. */
   readonly deny: (status?: DenyStatus) => Effect.Effect<void, InvalidStateError>
   /** ANSWERED: end the call with BYE. */
@@ -334,6 +343,7 @@ const makeCall = (
     readonly request: SIPMessage.SIPMessage
     readonly remote: NameAddr | undefined
     readonly answer: VoIPCall["answer"]
+    readonly progress: VoIPCall["progress"]
     readonly deny: VoIPCall["deny"]
     readonly hangup: VoIPCall["hangup"]
     readonly cancel: VoIPCall["cancel"]
@@ -615,6 +625,41 @@ export const makeIncoming = (
         )
       })
 
+    /**
+     * Opens the call's RTP session and our answer (or offer) for it; the
+     * description becomes ours. A failure comes with the status that refuses the call.
+     */
+    const startMedia = (action: string) =>
+      Effect.gen(function*() {
+        const rtp = yield* core.openSession(callId, action).pipe(
+          Effect.mapError((error) => ({ status: error._tag === "NoPortsAvailableError" ? 503 : 500, error }))
+        )
+        const local = yield* answerOffer(rtp).pipe(Effect.mapError((error) => ({ status: 488, error })))
+        session.setLocal(local.description)
+        return { rtp, local }
+      })
+
+    // the session and answer of a 183 with SDP, which the 200 repeats (RFC 3264 §5: one answer per offer)
+    let earlyMedia: Effect.Success<ReturnType<typeof startMedia>> | undefined
+
+    const progress = core.withLock(Effect.gen(function*() {
+      yield* refuseUnlessRinging("progress")
+      if (earlyMedia !== undefined) return
+      if (offer === undefined) {
+        return yield* new CallError({ action: "progress", reason: "the INVITE has no offer, so a 183 cannot carry early media" })
+      }
+      const media = yield* startMedia("progress").pipe(Effect.mapError(({ error }) => error))
+      const sessionProgress = yield* Effect.orDie(
+        Effect.fromResult(Messages.provisional(invite, SIPStatus.SESSION_PROGRESS, toTag, contact, media.local.sdp))
+      )
+      earlyMedia = media
+      if (reliable === undefined) return yield* Effect.ignore(transaction.respond(sessionProgress))
+      const retransmission = yield* reliable.send(sessionProgress).pipe(
+        Effect.mapError((error) => new CallError({ action: "progress", reason: error.message }))
+      )
+      yield* env.fork(retransmission.pipe(Effect.ignore, Effect.raceFirst(Deferred.await(core.ended))))
+    }))
+
     const answer = Effect.gen(function*() {
       if (reliable !== undefined && !(yield* awaitPrack(reliable))) return
       yield* core.withLock(Effect.gen(function*() {
@@ -623,11 +668,9 @@ export const makeIncoming = (
       }))
       const failAnswer = <E>(status: number, error: E) =>
         core.withLock(refuseWith(status, EndReason.failed(status, describe(error)))).pipe(Effect.andThen(Effect.fail(error)))
-      const rtp = yield* core.openSession(callId, "answer").pipe(
-        Effect.catch((error) => failAnswer(error._tag === "NoPortsAvailableError" ? 503 : 500, error))
-      )
-      const local = yield* answerOffer(rtp).pipe(Effect.catch((error) => failAnswer(488, error)))
-      session.setLocal(local.description)
+      const { local, rtp } = earlyMedia ?? (yield* startMedia("answer").pipe(
+        Effect.catch(({ error, status }) => failAnswer(status, error))
+      ))
       const ok = yield* Effect.orDie(
         Effect.fromResult(Messages.accept(invite, toTag, contact, local.sdp, CallSession.timerHeaders(sessionTimer, false)))
       )
@@ -683,6 +726,7 @@ export const makeIncoming = (
       request: invite,
       remote: invite.from,
       answer,
+      progress,
       deny,
       hangup,
       cancel: core.refuse("cancel", [CallState.DIALING, CallState.PROGRESS])
@@ -1026,6 +1070,7 @@ export const makeOutgoing = (
       request: invite,
       remote: invite.to,
       answer: core.refuse("answer", [CallState.RINGING]),
+      progress: core.refuse("progress", [CallState.RINGING]),
       deny: () => core.refuse("deny", [CallState.RINGING]),
       hangup,
       cancel

@@ -137,6 +137,23 @@ describe("the Promise API", () => {
     expect(await bob.rtpPortsInUse()).toBe(0)
   }, 30_000)
 
+  it("progress(): the caller hears the callee's early media in PROGRESS; a deny ends it", async () => {
+    await using bob = await peer()
+    await using alice = await peer()
+    const incoming = bob.incomingCalls()[Symbol.asyncIterator]()
+    const call = await alice.call(await uriOf(bob))
+    const bobCall = (await incoming.next()).value as Call
+    await incoming.return?.()
+    await bobCall.progress()
+    expect(await reach(call.states(), CallState.PROGRESS)).toBe(true)
+    const heard = take(call.audio(), 60)
+    void bobCall.play(chirp(1))
+    expect(loudFrames(await heard)).toBeGreaterThanOrEqual(30)
+    expect(await bobCall.state()).toBe(CallState.RINGING)
+    await bobCall.deny(603)
+    expect(await call.ended()).toEqual({ _tag: "Declined", status: 603 })
+  }, 30_000)
+
   it("onIncomingCall: a handler that denies, one that answers and returns (the call is hung up)", async () => {
     await using denying = await peer({ onIncomingCall: (call) => call.deny(603) })
     const answered: Array<string> = []
