@@ -14,7 +14,20 @@ import type { Endpoint } from "../../src/transport/SipTransport.ts"
 import { CallState } from "../../src/voip/CallState.ts"
 import type { CallEvent } from "../../src/voip/VoIPCall.ts"
 import { answered, peerOffer, statusOf } from "./answered.ts"
-import { ALICE, answering, BOB, handing, invite, nextRequest, peerResponse, phoneAt, rtpNetwork, runFor, settle, toPhone, world } from "./helpers.ts"
+import {
+  ALICE,
+  answering,
+  BOB,
+  handing,
+  hangupAnswered,
+  invite,
+  phoneAt,
+  rtpNetwork,
+  runFor,
+  settle,
+  toPhone,
+  world
+} from "./helpers.ts"
 
 const CAROL: Endpoint = { address: "10.0.0.3", port: 5060 }
 const uriOf = (endpoint: Endpoint) => `sip:phone@${endpoint.address}:${endpoint.port}`
@@ -130,8 +143,6 @@ describe("an INVITE with Replaces the phone refuses", () => {
       expect(yield* replacing(setup, [`${dialog.callId};to-tag=${dialog.remoteTag}`])).toBe(400)
       expect(yield* replacing(setup, [ours, ours])).toBe(400)
       expect(yield* setup.call.state).toBe(CallState.ANSWERED)
-      yield* setup.call.hangup
-      const bye = yield* nextRequest(setup.peer)
-      yield* bye.respond(peerResponse(bye.request, 200))
+      yield* hangupAnswered(setup.call, setup.peer)
     }).pipe(Effect.provide(world())))
 })

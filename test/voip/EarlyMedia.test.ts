@@ -19,12 +19,11 @@ import {
   ALICE,
   BOB,
   handing,
+  hangupAnswered,
   inbox,
   invite,
-  nextRequest,
   offerSdp,
   peerAt,
-  peerResponse,
   phoneAt,
   rtpNetwork,
   runFor,
@@ -65,9 +64,7 @@ describe("early media", () => {
       yield* UaCore.acknowledge(peer.layer, transaction, Result.getOrThrow(Dialog.fromResponse(transaction.request, ok)))
       yield* Fiber.join(answering)
       expect(yield* call.state).toBe(CallState.ANSWERED)
-      yield* call.hangup
-      const bye = yield* nextRequest(peer)
-      yield* bye.respond(peerResponse(bye.request, 200))
+      yield* hangupAnswered(call, peer)
     }).pipe(Effect.provide(world())))
 
   it.effect("between two phones: Alice hears Bob's announcement in PROGRESS; Bob denies and every port comes back", () =>

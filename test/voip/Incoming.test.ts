@@ -21,6 +21,7 @@ import {
   ALICE,
   BOB,
   handing,
+  hangupAnswered,
   inbox,
   invite,
   nextRequest,
@@ -196,9 +197,7 @@ describe("incoming calls", () => {
       expect(yield* call.state).toBe(CallState.ANSWERED)
       yield* TestClock.adjust("100 millis")
       expect(rtp.sent.some((datagram) => datagram.port === sdpPort(ok) && datagram.address.port === PEER_RTP)).toBe(true)
-      yield* call.hangup
-      const bye = yield* nextRequest(peer)
-      yield* bye.respond(peerResponse(bye.request, 200))
+      yield* hangupAnswered(call, peer)
     }).pipe(Effect.provide(world())))
 
   it.effect("every action the state forbids fails with InvalidStateError carrying the state (pyVoIP's table)", () =>
@@ -222,9 +221,7 @@ describe("incoming calls", () => {
       yield* UaCore.acknowledge(peer.layer, transaction, Result.getOrThrow(Dialog.fromResponse(request, ok)))
       yield* Fiber.join(answering)
       yield* refusesWhileAnswered(call)
-      yield* call.hangup
-      const bye = yield* nextRequest(peer)
-      yield* bye.respond(peerResponse(bye.request, 200))
+      yield* hangupAnswered(call, peer)
       expect(yield* refusal(call.deny())).toMatchObject({ action: "deny", state: "ENDED" })
       expect(yield* refusal(call.hangup)).toMatchObject({ action: "hangup", state: "ENDED" })
     }).pipe(Effect.provide(world())))

@@ -23,6 +23,7 @@ import {
   BOB,
   clientAt,
   handing,
+  hangupAnswered,
   invite,
   nextRequest,
   offerSdp,
@@ -226,9 +227,7 @@ describe("a dialog the phone does not know", () => {
       const ok = peerResponse(incoming.request, 200, { contact: BOB, sdp: answerTo(incoming.request, BOB.address, PEER_RTP) })
       yield* Effect.forkChild(UaCore.acceptInvite(incoming, ok))
       yield* settle
-      yield* call.hangup
-      const bye = yield* nextRequest(peer)
-      yield* bye.respond(peerResponse(bye.request, 200))
+      yield* hangupAnswered(call, peer)
       const dialog = Result.getOrThrow(Dialog.fromRequest(incoming.request, ok))
       const late = Result.getOrThrow(Dialog.createRequest(dialog, "BYE")).request
       expect(statusOf(yield* send(late))).toBe(481)

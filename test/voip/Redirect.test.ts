@@ -12,7 +12,7 @@ import { formatEndpoint } from "../../src/transport/SipTransport.ts"
 import type { Endpoint } from "../../src/transport/SipTransport.ts"
 import { CallState } from "../../src/voip/CallState.ts"
 import { PEER_RTP } from "./answered.ts"
-import { answerTo, BOB, nextRequest, PEER_URI, peerAt, peerResponse, phoneAndPeer, settle, world } from "./helpers.ts"
+import { answerTo, BOB, hangupAnswered, nextRequest, PEER_URI, peerAt, peerResponse, phoneAndPeer, settle, world } from "./helpers.ts"
 
 const CAROL: Endpoint = { address: "10.0.0.3", port: 5060 }
 const CAROL_URI = `sip:carol@${formatEndpoint(CAROL)}`
@@ -48,10 +48,7 @@ describe("a redirected call", () => {
         { _tag: "State", state: CallState.ANSWERED }
       ])
       yield* Fiber.join(accepted)
-      yield* call.hangup
-      const bye = yield* nextRequest(carol)
-      expect(bye.request.method).toBe("BYE")
-      yield* bye.respond(peerResponse(bye.request, 200))
+      yield* hangupAnswered(call, carol)
     }).pipe(Effect.provide(world())))
 
   it.effect("two servers that redirect to each other: each URI is tried once, and the last 302 ends the call", () =>

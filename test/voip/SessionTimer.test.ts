@@ -12,7 +12,7 @@ import * as Sdp from "../../src/sdp/Sdp.ts"
 import { timerHeaders, timerOf } from "../../src/voip/CallSession.ts"
 import { CallState } from "../../src/voip/CallState.ts"
 import { answeredWith, byeAnswered, PEER_RTP, peerOffer, reinvite, sdpOf, statusOf } from "./answered.ts"
-import { ALICE, BOB, inbox, invite, nextRequest, offerSdp, peerAt, peerResponse, phoneAt, rtpNetwork, settle, toPhone, world } from "./helpers.ts"
+import { ALICE, BOB, hangupAnswered, inbox, invite, nextRequest, offerSdp, peerAt, peerResponse, phoneAt, rtpNetwork, settle, toPhone, world } from "./helpers.ts"
 
 /** Moves the clock `seconds` ahead in one-second steps, so every timer fires at its instant. */
 const advance = (seconds: number) =>
@@ -118,10 +118,7 @@ describe("session timers", () => {
       // the 2xx had no Session-Expires: the timer is off
       yield* advance(200)
       expect(yield* setup.call.state).toBe(CallState.ANSWERED)
-      yield* setup.call.hangup
-      const bye = yield* nextRequest(setup.peer)
-      expect(bye.request.method).toBe("BYE")
-      yield* bye.respond(peerResponse(bye.request, 200))
+      yield* hangupAnswered(setup.call, setup.peer)
     }).pipe(Effect.provide(world())))
 
   it.effect("outgoing: a 2xx with Session-Expires 90;refresher=uac makes us refresh at 45 s", () =>

@@ -15,7 +15,7 @@ import { sipfragStatus } from "../../src/voip/CallSession.ts"
 import { CallState } from "../../src/voip/CallState.ts"
 import type { VoIPCall } from "../../src/voip/VoIPCall.ts"
 import { answered, type Answered, answeredWith, byeAnswered, PEER_RTP, sdpOf, sendInDialog, statusOf } from "./answered.ts"
-import { ALICE, answering, BOB, nextRequest, outOfDialog, type Peer, peerAt, peerResponse, phoneAt, rtpNetwork, settle, toPhone, world } from "./helpers.ts"
+import { ALICE, answering, BOB, hangupAnswered, nextRequest, outOfDialog, type Peer, peerAt, peerResponse, phoneAt, rtpNetwork, settle, toPhone, world } from "./helpers.ts"
 
 const CAROL: Endpoint = { address: "10.0.0.3", port: 5060 }
 const CAROL_URI = `sip:carol@${CAROL.address}:${CAROL.port}`
@@ -115,9 +115,7 @@ describe("transfer as transferor", () => {
       expect(yield* notify(setup, "486 Busy Here", "terminated;reason=noresource")).toBe(200)
       expect(yield* Fiber.join(transferring)).toBe(false)
       expect(yield* setup.call.state).toBe(CallState.ANSWERED)
-      yield* setup.call.hangup
-      const bye = yield* nextRequest(setup.peer)
-      yield* bye.respond(peerResponse(bye.request, 200))
+      yield* hangupAnswered(setup.call, setup.peer)
     }).pipe(Effect.provide(world())))
 
   it.effect("a refused REFER fails the transfer and the call goes on; transfer needs an answered call", () =>
@@ -128,9 +126,7 @@ describe("transfer as transferor", () => {
       const error = yield* Fiber.join(transferring)
       expect(error._tag === "CallError" && error.message).toContain("403")
       expect(yield* setup.call.state).toBe(CallState.ANSWERED)
-      yield* setup.call.hangup
-      const bye = yield* nextRequest(setup.peer)
-      yield* bye.respond(peerResponse(bye.request, 200))
+      yield* hangupAnswered(setup.call, setup.peer)
       yield* setup.call.ended
       const late = yield* Effect.flip(setup.call.transfer(undefined, CAROL_URI))
       expect(late._tag === "InvalidStateError" && [late.state, late.allowed]).toEqual([CallState.ENDED, [CallState.ANSWERED]])
@@ -180,21 +176,15 @@ describe("transfer as transferee", () => {
     Effect.gen(function*() {
       const { setup, transferred, carol } = yield* referred(200, ["SIP/2.0 200 OK"])
       expect(yield* transferred.state).toBe(CallState.ANSWERED)
-      yield* transferred.hangup
-      const bye = yield* nextRequest(carol)
-      yield* bye.respond(peerResponse(bye.request, 200))
-      yield* setup.call.hangup
-      const done = yield* nextRequest(setup.peer)
-      yield* done.respond(peerResponse(done.request, 200))
+      yield* hangupAnswered(transferred, carol)
+      yield* hangupAnswered(setup.call, setup.peer)
     }).pipe(Effect.provide(world())))
 
   it.effect("a target that answers 486 is reported in the final NOTIFY", () =>
     Effect.gen(function*() {
       const { setup, transferred } = yield* referred(486, ["SIP/2.0 486 Busy"])
       expect(yield* transferred.ended).toEqual({ _tag: "Busy", status: 486 })
-      yield* setup.call.hangup
-      const done = yield* nextRequest(setup.peer)
-      yield* done.respond(peerResponse(done.request, 200))
+      yield* hangupAnswered(setup.call, setup.peer)
     }).pipe(Effect.provide(world())))
 
   it.effect("INFO, REFER and NOTIFY outside any dialog are answered 481", () =>

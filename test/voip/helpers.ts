@@ -224,6 +224,16 @@ export const nextRequest = (peer: Peer) =>
     return event.transaction
   })
 
+/** Hangs `call` up and answers its BYE, which must reach `peer`, with 200; gives the BYE. */
+export const hangupAnswered = (call: VoIPCall, peer: Peer) =>
+  Effect.gen(function*() {
+    yield* call.hangup
+    const bye = yield* nextRequest(peer)
+    expect(bye.request.method).toBe("BYE")
+    yield* bye.respond(peerResponse(bye.request, 200))
+    return bye.request
+  })
+
 /** The peer's SDP answer to the offer in `request`, its RTP on `address`:`port`. */
 export const answerTo = (request: SIPMessage.SIPMessage, address: string, port: number) => {
   const offer = Result.getOrThrow(request.sdp)
