@@ -4,11 +4,12 @@
  * octets of 16-bit PCM, the unit of the MB/s figures in bench/README.md).
  */
 import { bench, do_not_optimize, group, summary } from "mitata"
+import * as Audio from "../src/rtp/Audio.ts"
 import * as PCMA from "../src/rtp/PCMA.ts"
 import * as PCMU from "../src/rtp/PCMU.ts"
 import * as RTPMessage from "../src/rtp/RTPMessage.ts"
 
-const second = Int16Array.from({ length: 8000 }, (_, i) => Math.round(12000 * Math.sin((2 * Math.PI * 440 * i) / 8000)))
+const second = Audio.tone(440, 1000, 12000)
 const frame = second.subarray(0, 160)
 const secondPCMU = PCMU.encode(second)
 const secondPCMA = PCMA.encode(second)

@@ -22,6 +22,7 @@ import { Cause, Config, Console, Context, Deferred, Effect, Exit, Layer, Option,
 import type { FileSystem } from "effect"
 import {
   Account,
+  Audio,
   CallState,
   CredentialsManager,
   formatEndReason,
@@ -73,11 +74,7 @@ const parametersFrom = (env: Environment) =>
   })
 
 /** `seconds` of a sine at `frequency` Hz, 8 kHz. */
-export const tone = (frequency: number, seconds: number): Int16Array =>
-  Int16Array.from(
-    { length: Math.round(8000 * seconds) },
-    (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * frequency * i) / 8000))
-  )
+export const tone = (frequency: number, seconds: number): Int16Array => Audio.tone(frequency, seconds * 1000)
 
 /** The samples of the WAV file at `path`, or one second of 440 Hz without one. */
 export const audioOf = (path: Option.Option<string>) =>

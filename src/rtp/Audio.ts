@@ -226,6 +226,16 @@ export const fromSamples = (samples: Int16Array, frameSize = frameSamples): Stre
   )
 
 /**
+ * A sine tone: `millis` of `frequency` Hz at 8 kHz, peaking at `amplitude`
+ * (of 32767): beeps, test signals, a placeholder prompt.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const tone = (frequency: number, millis: number, amplitude = 8000): Int16Array =>
+  Int16Array.from({ length: Math.round(millis * 8) }, (_, n) => Math.round(amplitude * Math.sin((2 * Math.PI * frequency * n) / 8000)))
+
+/**
  * `chunks` one after the other in one array, e.g. the frames of a recording.
  *
  * @category constructors

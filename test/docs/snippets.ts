@@ -34,7 +34,7 @@ export const announce = (samples: Int16Array) => (call: VoIPCall) =>
 // #endregion bot
 
 /** One second of 440 Hz, 8 kHz. */
-export const beep = Int16Array.from({ length: 8000 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000)))
+export const beep = Audio.tone(440, 1000)
 
 // #region phone
 export const announcementBoard = Effect.gen(function*() {

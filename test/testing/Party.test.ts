@@ -12,8 +12,7 @@ import { Party, Recording, TestWorld } from "../../src/testing/index.ts"
 import { CallState } from "../../src/voip/CallState.ts"
 import type { CallEvent, VoIPCall } from "../../src/voip/VoIPCall.ts"
 
-const sine = (frequency: number, millis: number): Int16Array =>
-  Int16Array.from({ length: millis * 8 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * frequency * i) / 8000)))
+const sine = (frequency: number, millis: number): Int16Array => Audio.tone(frequency, millis)
 
 /** A bot that answers every call and hands over the call and everything that happens to it until it ends. */
 const answeringBot = Effect.gen(function*() {

@@ -33,8 +33,7 @@ const CAROL: Endpoint = { address: "10.0.0.3", port: 5060 }
 const uriOf = (endpoint: Endpoint) => `sip:phone@${endpoint.address}:${endpoint.port}`
 
 /** Two seconds of a `frequency` Hz sine, loud enough to stand out from silence. */
-const tone = (frequency: number) =>
-  Audio.fromSamples(Int16Array.from({ length: 16000 }, (_, n) => Math.round(8000 * Math.sin((2 * Math.PI * frequency * n) / 8000))))
+const tone = (frequency: number) => Audio.fromSamples(Audio.tone(frequency, 2000))
 
 /** The first event of `events` (collected by a fiber) with `tag`. */
 const eventOf = <T extends CallEvent["_tag"]>(events: ReadonlyArray<CallEvent>, tag: T) =>

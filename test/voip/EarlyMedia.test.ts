@@ -32,8 +32,7 @@ import {
   world
 } from "./helpers.ts"
 
-const tone = (frequency: number, seconds: number) =>
-  Audio.fromSamples(Int16Array.from({ length: 8000 * seconds }, (_, n) => Math.round(8000 * Math.sin((2 * Math.PI * frequency * n) / 8000))))
+const tone = (frequency: number, seconds: number) => Audio.fromSamples(Audio.tone(frequency, seconds * 1000))
 
 describe("early media", () => {
   it.effect("progress: 183 with our answer, RTP to the caller while RINGING; answer repeats the same SDP in the 200", () =>

@@ -62,7 +62,7 @@ describe("a hostile flood during a call", () => {
     Effect.gen(function*() {
       const alicePort = yield* freePort
       const bobPort = yield* freePort
-      const tone = Int16Array.from({ length: 8000 * 20 }, (_, n) => Math.round(6000 * Math.sin((2 * Math.PI * 600 * n) / 8000)))
+      const tone = Audio.tone(600, 20_000, 6000)
       const bob = yield* labPhone(bobPort, (call) =>
         // Alice's calls only: a torture INVITE that reads as a call is refused
         (call.request.headers.get("Contact") ?? "").includes(`@127.0.0.1:${alicePort}`)

@@ -1,6 +1,6 @@
 /**
  * The audio helpers: the outgoing queue between playback and the send
- * fiber, and WAV files to and from streams.
+ * fiber, WAV files to and from streams, and the tone generator.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { NodeFileSystem } from "@effect/platform-node"
@@ -10,6 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as Audio from "../../../src/rtp/Audio.ts"
 import * as Wav from "../../../src/rtp/Wav.ts"
+import * as Recording from "../../../src/testing/Recording.ts"
 import { chirp, concat } from "./helpers.ts"
 
 const ramp = (from: number, count: number) => Int16Array.from({ length: count }, (_, i) => from + i)
@@ -75,4 +76,14 @@ describe("WAV streams", () => {
       const decoded = yield* Wav.decode(new Uint8Array(fs.readFileSync(file)))
       expect(decoded.samples).toEqual(ramp(-500, 800))
     }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
+
+describe("tone", () => {
+  it("millis of a sine at 8 kHz: its length, its peak, its frequency to the hertz", () => {
+    const beep = Audio.tone(697, 250, 10000)
+    expect(beep.length).toBe(2000)
+    expect(Math.max(...beep)).toBeGreaterThan(9900)
+    expect(Math.max(...beep)).toBeLessThanOrEqual(10000)
+    expect(Recording.dominantFrequency(beep)).toBe(697)
+  })
 })

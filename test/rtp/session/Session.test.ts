@@ -18,8 +18,7 @@ const session = (options: RTPClient.RTPClientOptions = {}) => RTPClient.make({ a
 const rtpPacket = (fields: Partial<RTPMessage.RTPPacketFields> & { readonly payload: Uint8Array }) =>
   RTPMessage.encode({ marker: false, payloadType: 0, sequence: 1, timestamp: 0, ssrc: 0x1234, ...fields })
 
-const tone = (samples: number, amplitude = 8000, hz = 440) =>
-  Int16Array.from({ length: samples }, (_, i) => Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / 8000)))
+const tone = (samples: number, amplitude = 8000, hz = 440) => Audio.tone(hz, samples / 8, amplitude)
 
 const packetsReceived = (client: RTPClient.RTPClient) => Effect.map(client.stats, (stats) => stats.packetsReceived)
 
