@@ -262,7 +262,9 @@ export const start = (config: RegistrationConfig): Effect.Effect<Registration, n
         // refused credentials are not offered again pre-emptively: the next attempt waits for a challenge
         if (error._tag === "InvalidAccountInfoError") sessions = []
         if (failures >= config.settings.registerFailureThreshold) {
-          yield* Effect.logError(`registration with ${formatUri(registrar)} failed for good: ${error.message}`)
+          // before the first success the failure is the start's own (the layer fails with it): no log of ours
+          const log = (yield* Deferred.isDone(registered)) ? Effect.logError : Effect.logDebug
+          yield* log(`registration with ${formatUri(registrar)} failed for good: ${error.message}`)
           yield* setStatus(status, PhoneStatus.FAILED)
           yield* Deferred.fail(registered, error)
           yield* Deferred.fail(fatal, error)

@@ -16,6 +16,7 @@ import { SIPClient } from "../../../src/sip/client/SIPClient.ts"
 import * as SIPMessage from "../../../src/sip/SIPMessage.ts"
 import { formatUri } from "../../../src/sip/Uri.ts"
 import type { SipTransport } from "../../../src/transport/SipTransport.ts"
+import { captureLogs } from "../../transport/helpers.ts"
 import {
   below,
   clientLayer,
@@ -181,6 +182,30 @@ describe("registration", () => {
       yield* TestClock.adjust("1 hour")
       expect(server.requests().length).toBe(6)
     }).pipe(Effect.provide(world())))
+
+  it.effect("failing for good is logged as an ERROR only once registered: before, the start itself fails with it", () => {
+    const logs = captureLogs()
+    const errors = () => logs.lines.filter((line) => line.level === "ERROR").map((line) => String(line.message))
+    return Effect.gen(function*() {
+      const server = yield* registrar({ maxExpires: 60 })
+      const { client, statuses } = yield* registering()
+      yield* client.registered
+      yield* server.next((request) => reply(request, 403))
+      yield* TestClock.adjust("30 seconds")
+      expect(statuses).toEqual(["REGISTERING", "REGISTERED", "FAILED"])
+      expect(errors()).toEqual([expect.stringMatching(/^registration with sip:.* failed for good: .*403 Forbidden/)])
+    }).pipe(Effect.provide(world({ registerFailureThreshold: 1 })), Effect.provide(logs.layer))
+  })
+
+  it.effect("a first registration refused for good logs no ERROR: the caller gets the failure", () => {
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      yield* registrar({ password: "not-alicepw" })
+      const { client } = yield* registering()
+      expect((yield* Effect.flip(client.registered))._tag).toBe("InvalidAccountInfoError")
+      expect(logs.lines.filter((line) => line.level === "ERROR")).toEqual([])
+    }).pipe(Effect.provide(world({ registerFailureThreshold: 1 })), Effect.provide(logs.layer))
+  })
 
   it.effect("a challenge to credentials just sent means they were rejected", () =>
     Effect.gen(function*() {
