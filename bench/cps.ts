@@ -17,23 +17,11 @@
  *
  * Each rate runs in a child process of its own (with `--expose-gc`).
  */
-import { NodeDns } from "@effect/platform-node"
-import { Context, Effect, Layer } from "effect"
-import { execFileSync, spawn } from "node:child_process"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
+import { Effect } from "effect"
+import { execFileSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { VoIPSettings } from "../src/Config.ts"
-import { VoIPPhone } from "../src/voip/VoIPPhone.ts"
-import * as VoIPPhoneParameter from "../src/voip/VoIPPhoneParameter.ts"
 import { flag, rows } from "./support/args.ts"
-
-const here = path.dirname(fileURLToPath(import.meta.url))
-const scenario = path.resolve(here, "../../shared/lab/sipp/uac-load.xml")
-const phonePort = 25060
-const sippPort = 25070
-const sippMediaPort = 25080
+import { answeringPhone, collectGarbage, runSipp, sippDuration } from "./support/load.ts"
 
 interface Result {
   readonly rate: number
@@ -56,67 +44,20 @@ interface Options {
   readonly holdMs: number
 }
 
-/** `hh:mm:ss:uuuuuu` of SIPp's statistics, in milliseconds. */
-const sippDuration = (text: string): number => {
-  const [h, m, s, us] = text.split(":").map(Number)
-  return ((h! * 60 + m!) * 60 + s!) * 1000 + us! / 1000
-}
-
-/** The last line of SIPp's `-trace_stat` file, by column name. */
-const lastStats = (file: string): Record<string, string> => {
-  const lines = fs.readFileSync(file, "utf8").trim().split("\n")
-  const names = lines[0]!.split(";")
-  const values = lines.at(-1)!.split(";")
-  return Object.fromEntries(names.map((name, i) => [name, values[i] ?? ""]))
-}
-
-const runSipp = (rate: number, options: Options, statFile: string) =>
-  new Promise<void>((resolve, reject) => {
-    const sipp = spawn("sipp", [
-      `127.0.0.1:${phonePort}`,
-      "-sf", scenario,
-      "-r", String(rate),
-      "-m", String(options.calls),
-      "-l", String(options.limit),
-      "-d", String(options.holdMs),
-      "-i", "127.0.0.1", "-p", String(sippPort), "-mp", String(sippMediaPort),
-      "-trace_stat", "-stf", statFile, "-fd", "1",
-      "-timeout", "300s", "-nostdin"
-    ], { stdio: "ignore" })
-    sipp.on("error", reject)
-    // exit code 1 means some calls failed: the statistics say how many
-    sipp.on("close", () => resolve())
-  })
-
-const collectGarbage = () => (globalThis as { readonly gc?: () => void }).gc?.()
-
 /** One rate, in this process: the phone, then SIPp against it. */
 const measure = (rate: number, options: Options) =>
   Effect.gen(function*() {
-    const parameters = yield* VoIPPhoneParameter.make({
-      user: "bot",
-      register: false,
-      bindIp: "127.0.0.1",
-      bindPort: phonePort,
-      rtpPortLow: 40000,
-      rtpPortHigh: 49999
-    })
-    const context = yield* Layer.build(VoIPPhone.layer(parameters, {
-      onIncomingCall: (call) => Effect.andThen(call.answer, call.ended)
-    }).pipe(Layer.provide(Layer.merge(VoIPSettings.layerWith(), NodeDns.layer))))
-    const phone = Context.get(context, VoIPPhone)
-    const statFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cps-")), "stat.csv")
+    const phone = yield* answeringPhone
     collectGarbage()
     const heapBefore = process.memoryUsage().heapUsed
     const cpuBefore = process.cpuUsage()
     const started = performance.now()
-    yield* Effect.promise(() => runSipp(rate, options, statFile))
+    const stats = yield* runSipp({ rate, ...options })
     // the last BYEs' 200s and the sessions' closing are done within a moment
     yield* Effect.sleep("500 millis")
     const cpu = process.cpuUsage(cpuBefore)
     const elapsedMs = performance.now() - started
     collectGarbage()
-    const stats = lastStats(statFile)
     const successful = Number(stats["SuccessfulCall(C)"])
     const cpuMs = (cpu.user + cpu.system) / 1000
     return {
@@ -126,7 +67,7 @@ const measure = (rate: number, options: Options) =>
       failed: Number(stats["FailedCall(C)"]),
       retransmissions: Number(stats["Retransmissions(C)"]),
       reachedRate: Number(stats["CallRate(C)"]),
-      inviteToOkMs: sippDuration(stats["ResponseTime1(C)"] ?? "0:0:0:0"),
+      inviteToOkMs: sippDuration(stats["ResponseTime1(C)"]),
       cpuPerCallMs: cpuMs / Math.max(1, successful),
       cpuPercent: (100 * cpuMs) / elapsedMs,
       heapGrowthMB: (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024,

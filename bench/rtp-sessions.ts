@@ -26,7 +26,6 @@
  */
 import { Effect, Layer } from "effect"
 import { execFileSync } from "node:child_process"
-import * as Dgram from "node:dgram"
 import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { parentPort, Worker, workerData } from "node:worker_threads"
@@ -34,6 +33,7 @@ import type { NegotiatedMedia } from "../src/sdp/OfferAnswer.ts"
 import { PayloadType } from "../src/rtp/PayloadType.ts"
 import * as RTPClient from "../src/rtp/RTPClient.ts"
 import { flag, rows } from "./support/args.ts"
+import { emptyHistogram, noteSends, percentile, SendTiming } from "./support/timing.ts"
 
 /** What one thread measured. */
 interface ThreadResult {
@@ -69,52 +69,6 @@ interface Result {
   readonly rssGrowthMB: number
   readonly rssPerSessionKB: number
   readonly heapPerSessionKB: number
-}
-
-const bucketMs = 0.05
-const buckets = 20_000
-
-/** Send instants of every RTP socket, folded into a histogram of intervals. */
-class SendTiming {
-  readonly histogram = new Uint32Array(buckets + 1)
-  readonly last = new Map<object, number>()
-  max = 0
-  record(socket: object, now: number) {
-    const previous = this.last.get(socket)
-    this.last.set(socket, now)
-    if (previous === undefined) return
-    const interval = now - previous
-    this.max = Math.max(this.max, interval)
-    this.histogram[Math.min(buckets, Math.round(interval / bucketMs))]!++
-  }
-  reset() {
-    this.histogram.fill(0)
-    this.max = 0
-  }
-}
-
-const percentile = (histogram: Uint32Array, p: number): number => {
-  const total = histogram.reduce((sum, count) => sum + count, 0)
-  let seen = 0
-  for (let bucket = 0; bucket <= buckets; bucket++) {
-    seen += histogram[bucket]!
-    if (seen >= total * p) return bucket * bucketMs
-  }
-  return buckets * bucketMs
-}
-
-/**
- * Notes the instant of every RTP datagram this thread sends, at
- * `node:dgram`'s send itself, so the sessions keep their default sockets.
- * RTCP (packet types 200-204 in the second octet, RFC 5761 §4) is left out.
- */
-const noteSends = (timing: SendTiming) => {
-  const send = Dgram.Socket.prototype.send as (...args: Array<unknown>) => void
-  Dgram.Socket.prototype.send = function(this: Dgram.Socket, ...args: Array<unknown>) {
-    const payload = args[0] as Uint8Array
-    if (payload[1]! < 200 || payload[1]! > 204) timing.record(this, performance.now())
-    return send.apply(this, args)
-  } as typeof Dgram.Socket.prototype.send
 }
 
 const mediaTo = (port: number): NegotiatedMedia => ({
@@ -218,7 +172,7 @@ const measure = async (count: number, seconds: number, threads: number): Promise
     Effect.runPromise(runSessions(perThread, seconds, low(0))),
     ...workers.map((worker) => worker.result)
   ])
-  const intervals = new Uint32Array(buckets + 1)
+  const intervals = emptyHistogram()
   for (const result of results) result.intervals.forEach((value, i) => (intervals[i]! += value))
   const sum = (pick: (result: ThreadResult) => number) => results.reduce((total, result) => total + pick(result), 0)
   // Each thread measured the whole process over nearly the same 15 s: the largest is the closest to all of it.
