@@ -8,17 +8,20 @@
  * retransmissions: each one is a response of ours that came late, the mean
  * INVITE → 200 time) and what our process spent: CPU per call (user and
  * system, one core = 100 %), the heap after a full GC once SIPp is done
- * against before it started (transactions linger for Timer J/K, 32 s, so
- * some growth is expected), and the calls and RTP ports still held (0).
+ * against before it started (`--linger 35` measures it once the
+ * transactions' Timer J/K, 32 s, have run out; without, some growth is
+ * expected), and the open files, calls and RTP ports still held (0).
  *
  *   node --conditions=source bench/cps.ts                     rates 50, 100, 200, 400; 2000 calls each
  *   node --conditions=source bench/cps.ts 300 --calls 6000 --limit 500 --hold 0
+ *   node --conditions=source bench/cps.ts 300 --calls 10000 --linger 35   a soak: nothing may be left
  *   npm run bench -- "calls per second"                       the same sweep through bench/run.ts
  *
  * Each rate runs in a child process of its own (with `--expose-gc`).
  */
 import { Effect } from "effect"
 import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import { flag, rows } from "./support/args.ts"
 import { answeringPhone, collectGarbage, runSipp, sippDuration } from "./support/load.ts"
@@ -34,6 +37,7 @@ interface Result {
   readonly cpuPerCallMs: number
   readonly cpuPercent: number
   readonly heapGrowthMB: number
+  readonly fdGrowth: number
   readonly callsLeft: number
   readonly portsLeft: number
 }
@@ -42,7 +46,11 @@ interface Options {
   readonly calls: number
   readonly limit: number
   readonly holdMs: number
+  /** Seconds to wait after SIPp before the memory is measured (35: the transactions' Timer J/K have run out). */
+  readonly lingerSeconds: number
 }
+
+const openFiles = () => fs.readdirSync("/proc/self/fd").length
 
 /** One rate, in this process: the phone, then SIPp against it. */
 const measure = (rate: number, options: Options) =>
@@ -50,6 +58,7 @@ const measure = (rate: number, options: Options) =>
     const phone = yield* answeringPhone
     collectGarbage()
     const heapBefore = process.memoryUsage().heapUsed
+    const filesBefore = openFiles()
     const cpuBefore = process.cpuUsage()
     const started = performance.now()
     const stats = yield* runSipp({ rate, ...options })
@@ -57,6 +66,7 @@ const measure = (rate: number, options: Options) =>
     yield* Effect.sleep("500 millis")
     const cpu = process.cpuUsage(cpuBefore)
     const elapsedMs = performance.now() - started
+    yield* Effect.sleep(`${options.lingerSeconds} seconds`)
     collectGarbage()
     const successful = Number(stats["SuccessfulCall(C)"])
     const cpuMs = (cpu.user + cpu.system) / 1000
@@ -71,6 +81,7 @@ const measure = (rate: number, options: Options) =>
       cpuPerCallMs: cpuMs / Math.max(1, successful),
       cpuPercent: (100 * cpuMs) / elapsedMs,
       heapGrowthMB: (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024,
+      fdGrowth: openFiles() - filesBefore,
       callsLeft: (yield* phone.calls).length,
       portsLeft: yield* phone.rtpPortsInUse
     } satisfies Result
@@ -90,7 +101,9 @@ const runChild = (rate: number, options: Options): Result => {
       "--limit",
       String(options.limit),
       "--hold",
-      String(options.holdMs)
+      String(options.holdMs),
+      "--linger",
+      String(options.lingerSeconds)
     ],
     { encoding: "utf8", timeout: 360_000 }
   )
@@ -98,17 +111,20 @@ const runChild = (rate: number, options: Options): Result => {
 }
 
 const table = (rates: ReadonlyArray<number>, options: Options) => {
-  console.log(`SIP calls per second: ${options.calls} calls per rate, at most ${options.limit} at once, BYE ${options.holdMs} ms after the ACK`)
+  console.log(
+    `SIP calls per second: ${options.calls} calls per rate, at most ${options.limit} at once, BYE ${options.holdMs} ms after the ACK, ` +
+      `memory measured ${options.lingerSeconds} s after the last call`
+  )
   console.log(
     "| rate (calls/s) | reached | successful | failed | retransmissions | mean INVITE → 200 (ms) | CPU per call (ms) | CPU | " +
-      "heap growth (MB) | calls, ports left |"
+      "heap growth (MB) | open files, calls, ports left |"
   )
   console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
   for (const rate of rates) {
     const r = runChild(rate, options)
     console.log(
       `| ${r.rate} | ${r.reachedRate.toFixed(0)} | ${r.successful} | ${r.failed} | ${r.retransmissions} | ${r.inviteToOkMs < 1 ? "< 1" : r.inviteToOkMs.toFixed(0)} | ` +
-        `${r.cpuPerCallMs.toFixed(2)} | ${r.cpuPercent.toFixed(0)} % | ${r.heapGrowthMB.toFixed(1)} | ${r.callsLeft}, ${r.portsLeft} |`
+        `${r.cpuPerCallMs.toFixed(2)} | ${r.cpuPercent.toFixed(0)} % | ${r.heapGrowthMB.toFixed(1)} | ${r.fdGrowth}, ${r.callsLeft}, ${r.portsLeft} |`
     )
   }
 }
@@ -118,7 +134,8 @@ const sweep = [50, 100, 200, 400]
 const optionsOf = (args: ReadonlyArray<string>): Options => ({
   calls: flag(args, "--calls", 2000),
   limit: flag(args, "--limit", 400),
-  holdMs: flag(args, "--hold", 0)
+  holdMs: flag(args, "--hold", 0),
+  lingerSeconds: flag(args, "--linger", 0)
 })
 
 if (import.meta.main) {
