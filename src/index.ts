@@ -89,6 +89,7 @@ export { TransportMode } from "./transport/TransportMode.ts"
 export * as Udp from "./transport/Udp.ts"
 
 // The phone and its calls
+export { bridge, type BridgeOptions } from "./voip/Bridge.ts"
 export { CallState, EndReason, formatEndReason } from "./voip/CallState.ts"
 export { CallError, InvalidParameterError, InvalidStateError } from "./voip/Errors.ts"
 export type { HoldSide } from "./voip/CallSession.ts"

@@ -16,6 +16,7 @@ import * as Audio from "../rtp/Audio.ts"
 import type { RTPStats } from "../rtp/Metrics.ts"
 import type { NameAddr } from "../sip/HeaderValues.ts"
 import type * as SIPMessage from "../sip/SIPMessage.ts"
+import { bridge, type BridgeOptions } from "../voip/Bridge.ts"
 import type { CallState, EndReason } from "../voip/CallState.ts"
 import type { CallDirection, CallEvent as VoIPCallEvent, DenyStatus, VoIPCall } from "../voip/VoIPCall.ts"
 
@@ -141,6 +142,16 @@ export class Call {
    */
   transferTo(consultation: Call): Promise<boolean> {
     return Effect.runPromise(this.#call.transferTo(consultation.#call))
+  }
+
+  /**
+   * ANSWERED, with `other` ANSWERED too: joins the two calls through this
+   * phone (audio both ways, digits forwarded) until one ends; resolves with
+   * the one that ended first, the other hung up unless `hangupBoth` is false.
+   */
+  async bridgeWith(other: Call, options?: BridgeOptions): Promise<Call> {
+    const first = await Effect.runPromise(bridge(this.#call, other.#call, options))
+    return first === this.#call ? this : other
   }
 
   /**

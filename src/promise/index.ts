@@ -16,6 +16,7 @@
  * @since 0.1.0
  */
 export { type AudioSource, Call, type CallEvent } from "./Call.ts"
+export type { BridgeOptions } from "../voip/Bridge.ts"
 export { createPhone, type CreatePhoneError, Phone, type PhoneOptions, type PlainCredentials } from "./Phone.ts"
 
 export { type Settings } from "../Config.ts"

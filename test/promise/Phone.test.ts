@@ -137,6 +137,30 @@ describe("the Promise API", () => {
     expect(await bob.rtpPortsInUse()).toBe(0)
   }, 30_000)
 
+  it("bridgeWith: a bot joins Alice's call to its call to Carol; Alice's digits reach Carol; Alice's hangup ends both", async () => {
+    await using carol = await peer()
+    await using bot = await peer()
+    await using alice = await peer()
+    const atBot = bot.incomingCalls()[Symbol.asyncIterator]()
+    const atCarol = carol.incomingCalls()[Symbol.asyncIterator]()
+    const aliceCall = await alice.call(await uriOf(bot))
+    const fromAlice = (await atBot.next()).value as Call
+    await atBot.return?.()
+    await fromAlice.answer()
+    const toCarol = await bot.call(await uriOf(carol))
+    const carolCall = (await atCarol.next()).value as Call
+    await atCarol.return?.()
+    await carolCall.answer()
+    expect(await reach(toCarol.states(), CallState.ANSWERED)).toBe(true)
+    const bridged = fromAlice.bridgeWith(toCarol)
+    const digits = take(carolCall.dtmf(), 3)
+    await aliceCall.sendDtmf("42#")
+    expect((await digits).join("")).toBe("42#")
+    await aliceCall.hangup()
+    expect(await bridged).toBe(fromAlice)
+    expect(await carolCall.ended()).toEqual({ _tag: "RemoteHangup" })
+  }, 30_000)
+
   it("progress(): the caller hears the callee's early media in PROGRESS; a deny ends it", async () => {
     await using bob = await peer()
     await using alice = await peer()
