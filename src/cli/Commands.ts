@@ -15,11 +15,13 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Latch, Option, type Scope } from "effect"
+import { Clock, Effect, Latch, Option, type Scope, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import type { FileSystem } from "effect"
 import { formatUri } from "../sip/Uri.ts"
 import type { SIPClientShape } from "../sip/client/SIPClient.ts"
+import { bridge } from "../voip/Bridge.ts"
+import { CallState } from "../voip/CallState.ts"
 import type { VoIPCall } from "../voip/VoIPCall.ts"
 import { answered, drive, loadPlay, startRecording } from "./Calls.ts"
 import { CliFailure, ExitCode, fail, kindOf, ofEndReason, ofError, ofStatus } from "./ExitCode.ts"
@@ -106,6 +108,27 @@ const answer = Command.make(
             return next === undefined ? Effect.void : carryOn(session, next, Effect.void)
           })
 
+        /** `--bridge-to`: once `call` is answered, calls the target and joins the two calls; its events are printed too. */
+        const bridgeOut = (session: Session.Session, call: VoIPCall, target: string) =>
+          Effect.gen(function*() {
+            if (!(yield* answered(call))) return
+            const outgoing = yield* session.phone.call(target).pipe(
+              Effect.tapError((error) => Effect.logWarning(`--bridge-to ${target}: ${Session.messageOf(error)}`)),
+              Effect.option
+            )
+            if (Option.isNone(outgoing)) return yield* Effect.ignore(call.hangup)
+            const other = outgoing.value
+            yield* out.emit({ event: "dialing", callId: other.callId, to: peer(other) })
+            const tracked = yield* session.track(other)
+            const reached = yield* other.states.pipe(
+              Stream.filter((state) => state === CallState.ANSWERED || state === CallState.ENDED),
+              Stream.runHead
+            )
+            if (Option.getOrUndefined(reached) === CallState.ANSWERED) yield* bridge(call, other)
+            else yield* Effect.ignore(call.hangup)
+            yield* tracked.done
+          })
+
         const onIncomingCall = (session: Session.Session, call: VoIPCall) =>
           Effect.gen(function*() {
             yield* out.emit({ event: "incoming", callId: call.callId, from: peer(call), to: call.request.to === undefined ? "unknown" : formatUri(call.request.to.uri) })
@@ -117,7 +140,10 @@ const answer = Command.make(
                 Effect.andThen(Effect.ignore(call.answer)),
                 Effect.raceFirst(Effect.asVoid(call.ended))
               )
-            yield* carryOn(session, call, respond)
+            const bridging = Option.isSome(answering.bridgeTo)
+              ? Effect.andThen(respond, Effect.asVoid(Effect.forkChild(bridgeOut(session, call, answering.bridgeTo.value))))
+              : respond
+            yield* carryOn(session, call, bridging)
             handled++
             if (limit !== undefined && handled >= limit) yield* enough.open
           })

@@ -159,6 +159,11 @@ export const answering = {
   deny: Flag.Literals("deny", ["busy", "decline"]).pipe(
     Flag.withDescription("refuse every call: 486 Busy Here or 603 Decline"),
     Flag.optional
+  ),
+  bridgeTo: Flag.String("bridge-to").pipe(
+    Flag.withMetavar("URI|NUMBER"),
+    Flag.withDescription("once a call is answered, call this target and join the two calls until one hangs up"),
+    Flag.optional
   )
 }
 

@@ -11,6 +11,8 @@
  *   and exits 6 (no answer); the callee sees the CANCEL.
  * - `call --hold-after --unhold-after`: hold and resume on both sides;
  *   SIGINT ends the call with BYE and exits 0.
+ * - `answer --bridge-to`: the caller's digits and audio reach the far end
+ *   through the bridge, the far end's echo comes back, one hangup ends all.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -128,4 +130,27 @@ describe("voip, peer to peer", () => {
       expect(yield* callee.proc.waitFor("held")).toMatchObject({ by: "remote" })
       expect(yield* callee.proc.waitFor("ended")).toMatchObject({ reason: "remote-hangup" })
     }).pipe(Effect.scoped), { timeout: 30_000 })
+})
+
+describe("voip answer --bridge-to", () => {
+  it.live("joins each answered call to a call of its own: the caller's digits and audio reach the far end, its echo comes back", () =>
+    Effect.gen(function*() {
+      const far = yield* answerer(["--echo", "--calls", "1"])
+      const middle = yield* answerer(["--bridge-to", far.uri, "--calls", "1"])
+      const call = yield* caller(middle.uri, ["--dtmf", "12#", "--dtmf-delay", "0.5", "--hangup-after", "3"])
+      yield* expectExit(call, 0)
+      yield* expectExit(middle.proc, 0)
+      yield* expectExit(far.proc, 0)
+      const farEvents = far.proc.events()
+      expect(farEvents.filter((event) => event.event === "dtmf").map((event) => event.digit).join("")).toBe("12#")
+      expect(farEvents.find((event) => event.event === "ended")).toMatchObject({ reason: "remote-hangup" })
+      // the middle printed both calls: the caller's and its own to the far end
+      const printed = names(middle.proc)
+      expect(printed.filter((name) => name !== "stats" && name !== "dtmf")).toEqual([
+        "listening", "incoming", "answered", "dialing", "ringing", "answered", "ended", "ended"
+      ])
+      expect(printed.filter((name) => name === "dtmf").length).toBe(3)
+      // the far end's echo came back through the bridge
+      expect((yield* call.waitFor("stats")).packetsReceived).toBeGreaterThan(80)
+    }).pipe(Effect.scoped), { timeout: 60_000 })
 })
