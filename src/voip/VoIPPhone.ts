@@ -23,9 +23,9 @@
  * - takes an INVITE with Replaces (RFC 3891, the far end of an attended
  *   transfer) for an answered call of its own: the new call is answered at
  *   once, without the handler, and the old one reports it in a `Replaced`
- *   event and ends with BYE. A Replaces that names no dialog of the phone,
- *   or one still ringing, is answered 481, an ended call 603, `early-only`
- *   for an answered call 486, a malformed or repeated one 400;
+ *   event and ends with BYE. A Replaces that names no dialog of the phone
+ *   (an ended call's included), or one still ringing, is answered 481,
+ *   `early-only` for an answered call 486, a malformed or repeated one 400;
  * - routes requests inside a dialog to their call.
  *
  * The SIP client is a service: `layerWithClient` takes any layer of it
@@ -288,11 +288,10 @@ export const make = <EC, RC, R>(
         if (parsed === undefined || Result.isFailure(parsed)) return yield* refuse(SIPStatus.BAD_REQUEST, "Bad Request (Replaces)")
         const { callId, earlyOnly, fromTag, toTag } = parsed.success
         const replaced = env.dialogs.get(Dialog.key(callId, toTag, fromTag))
-        const state = replaced === undefined ? undefined : yield* replaced.call.state
-        if (replaced === undefined || (state !== CallState.ANSWERED && state !== CallState.ENDED)) {
+        // an ended call has left the routing table, so it is no dialog of ours either
+        if (replaced === undefined || (yield* replaced.call.state) !== CallState.ANSWERED) {
           return yield* refuse(SIPStatus.CALL_OR_TRANSACTION_DOES_NOT_EXIST)
         }
-        if (state === CallState.ENDED) return yield* refuse(SIPStatus.DECLINE)
         if (earlyOnly) return yield* refuse(SIPStatus.BUSY_HERE)
         const created = yield* makeIncoming(env, transaction)
         if (Option.isNone(created)) return

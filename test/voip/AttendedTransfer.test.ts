@@ -130,7 +130,7 @@ describe("an INVITE with Replaces the phone refuses", () => {
       return final._tag === "Some" ? statusOf(final.value) : 0
     })
 
-  it.effect("481 for no such dialog, 486 for early-only on an answered call, 400 malformed or twice; the call goes on", () =>
+  it.effect("481 for no such dialog (also once ended), 486 for early-only on an answered call, 400 malformed or twice", () =>
     Effect.gen(function*() {
       const setup = yield* answered
       // the peer's dialog: its local tag is the From tag, the phone's the To tag
@@ -143,5 +143,7 @@ describe("an INVITE with Replaces the phone refuses", () => {
       expect(yield* replacing(setup, [ours, ours])).toBe(400)
       expect(yield* setup.call.state).toBe(CallState.ANSWERED)
       yield* hangupAnswered(setup.call, setup.peer)
+      // the ended call is no dialog of the phone any more
+      expect(yield* replacing(setup, [ours])).toBe(481)
     }).pipe(Effect.provide(world())))
 })
