@@ -15,7 +15,7 @@ import * as fs from "node:fs"
 import * as Net from "node:net"
 import * as path from "node:path"
 import * as Wav from "../../src/rtp/Wav.ts"
-import { labScript, readOut, waitUntil } from "../sip/client/lab.ts"
+import { labScript, listening, readOut, waitUntil } from "../sip/client/lab.ts"
 import { freePort, labDir, start, within } from "./lab.ts"
 
 /**
@@ -172,6 +172,8 @@ export const controlledBaresip = (
       ["-4", "-v", ...(options.trace === true ? ["-s"] : []), "-f", dir, "-t", String(timeoutSeconds)],
       { limitMillis: (timeoutSeconds + 5) * 1000 }
     )
+    // the controller gives up after 5 s of refused connections: a loaded machine can start baresip slower
+    yield* waitUntil(() => listening(ctrlPort, "tcp"), 20_000, () => `baresip's ctrl_tcp on ${ctrlPort}:\n${proc.output()}`)
     const controller = yield* start(
       "python3",
       [

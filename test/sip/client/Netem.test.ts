@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { freePort, kamailio, labOut, netem, run } from "./lab.ts"
+import { freePort, kamailio, labOut, netem, run, waitUntil } from "./lab.ts"
 
 /** The `rx`/`dropped` counts of both directions in netem.sh's final statistics. */
 const dropped = (stats: string): ReadonlyArray<number> =>
@@ -26,6 +26,10 @@ describe("over a link losing 20 % of the packets each way", () => {
           env: { NETEM_SERVER: `198.18.0.2:${port}`, VOIP_SIP_T1: "200 millis" },
           limitMillis: 90_000
         })
+        // kamailio writes its log line just after its 200 to the unREGISTER
+        if (result.code === 0) {
+          yield* waitUntil(() => /registered alice \(expires 0\)/.test(proxy.log()), 3000, () => `the unREGISTER in\n${proxy.log()}`)
+        }
         return { client: { ...result, log: proxy.log() }, link }
       }))
       // the link is down now: its statistics are final

@@ -195,7 +195,8 @@ export const unregisterAnswered = (trace: string): boolean => {
     messages.some(({ sent, text }) => sent && /^SIP\/2\.0 200 /.test(text) && cseq(text) === cseq(unregister.text))
 }
 
-const listening = (port: number, protocol: "udp" | "tcp"): boolean => {
+/** Whether a socket of `protocol` is bound to `port` right now. */
+export const listening = (port: number, protocol: "udp" | "tcp"): boolean => {
   // /proc/net lists bound sockets with the port in hex
   const hex = port.toString(16).toUpperCase().padStart(4, "0")
   const table = fs.readFileSync(`/proc/net/${protocol}`, "utf8")
