@@ -87,6 +87,11 @@ export interface PartyCall {
    * party's phone then placed, blind transfer or not.
    */
   readonly transferred: Effect.Effect<PartyCall>
+  /**
+   * Waits until an INVITE with Replaces takes this call's place (the party
+   * is the target of an attended transfer): the new call, already answered.
+   */
+  readonly replaced: Effect.Effect<PartyCall>
 }
 
 /**
@@ -130,6 +135,7 @@ export const track = (call: VoIPCall, scope: Scope.Scope): Effect.Effect<PartyCa
     const frames: Array<Recording.Frame> = []
     const events: Array<TimedEvent> = []
     const transferred = yield* Deferred.make<PartyCall>()
+    const replaced = yield* Deferred.make<PartyCall>()
     const heard = Effect.sync((): Recording.Recording => ({ frames: frames.slice() }))
     const forkRecording = <A>(stream: Stream.Stream<A>, onItem: (item: A, at: number) => Effect.Effect<void>) =>
       stream.pipe(
@@ -142,6 +148,7 @@ export const track = (call: VoIPCall, scope: Scope.Scope): Effect.Effect<PartyCa
       Effect.gen(function*() {
         events.push({ at, event })
         if (event._tag === "Transferred") yield* Deferred.succeed(transferred, yield* track(event.call, scope))
+        if (event._tag === "Replaced") yield* Deferred.succeed(replaced, yield* track(event.call, scope))
       }))
 
     const answered = Effect.gen(function*() {
@@ -179,7 +186,8 @@ export const track = (call: VoIPCall, scope: Scope.Scope): Effect.Effect<PartyCa
       digits: Effect.sync(() => events.flatMap(({ event }) => event._tag === "Dtmf" ? [event.digit] : []).join("")),
       events: Effect.sync(() => events.slice()),
       ended: call.ended,
-      transferred: Deferred.await(transferred)
+      transferred: Deferred.await(transferred),
+      replaced: Deferred.await(replaced)
     } satisfies PartyCall
   })
 

@@ -1,7 +1,8 @@
 /**
  * Scripted parties against a bot on the test world, all under TestClock:
  * hold, resume, transfer and hangup reach the bot as real SIP; a party
- * answers the bot's call and hears its audio and digits; `run` gives up at
+ * answers the bot's call and hears its audio and digits; a bot's warm
+ * transfer joins two parties (`transferred`, `replaced`); `run` gives up at
  * its limit; with a PBX, parties and bot register and call by user name.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -11,6 +12,7 @@ import * as Audio from "../../src/rtp/Audio.ts"
 import { Party, Recording, TestWorld } from "../../src/testing/index.ts"
 import { CallState } from "../../src/voip/CallState.ts"
 import type { CallEvent, VoIPCall } from "../../src/voip/VoIPCall.ts"
+import type { VoIPPhoneShape } from "../../src/voip/VoIPPhone.ts"
 
 const sine = (frequency: number, millis: number): Int16Array => Audio.tone(frequency, millis)
 
@@ -124,6 +126,36 @@ describe("Party", () => {
       expect((yield* first.events).some(({ event }) => event._tag === "Transferred")).toBe(true)
       expect(second.call.remote?.uri.user).toBe("carol")
       expect(yield* second.state).toBe(CallState.ANSWERED)
+    }).pipe(Effect.provide(TestWorld.layer())))
+
+  it.effect("a warm transfer by the bot: Alice's `transferred` and the agent's `replaced` are one call, and they hear each other", () =>
+    Effect.gen(function*() {
+      const alice = yield* Party.make("alice")
+      const agent = yield* Party.make("agent")
+      const itself = yield* Deferred.make<VoIPPhoneShape>()
+      const botPhone = yield* TestWorld.phone({ user: "bot" }, {
+        onIncomingCall: (caller) =>
+          Effect.gen(function*() {
+            yield* caller.answer
+            const consultation = yield* (yield* Deferred.await(itself)).call(agent.uri)
+            yield* consultation.states.pipe(Stream.filter((state) => state === CallState.ANSWERED), Stream.runHead)
+            yield* caller.transferTo(consultation)
+          })
+      })
+      yield* Deferred.succeed(itself, botPhone)
+      const { aliceHeard, agentHeard, first } = yield* TestWorld.run(Effect.gen(function*() {
+        const first = yield* alice.call(TestWorld.uriOf(botPhone))
+        const consulted = yield* agent.answerNext
+        const toAgent = yield* first.transferred
+        const fromAlice = yield* consulted.replaced
+        expect(fromAlice.call.callId).toBe(toAgent.call.callId)
+        yield* Effect.all([toAgent.say(sine(500, 1000)), fromAlice.say(sine(900, 1000))], { concurrency: "unbounded" })
+        yield* toAgent.hangup
+        return { first, aliceHeard: yield* toAgent.heard, agentHeard: yield* fromAlice.heard }
+      }))
+      expect(yield* first.ended).toEqual({ _tag: "RemoteHangup" })
+      expect(Recording.tones(agentHeard).map((tone) => Math.round(tone.frequency))).toContain(500)
+      expect(Recording.tones(aliceHeard).map((tone) => Math.round(tone.frequency))).toContain(900)
     }).pipe(Effect.provide(TestWorld.layer())))
 
   it.effect("run interrupts a script still running at its limit, the clock stopped there", () =>
