@@ -124,8 +124,12 @@ const answer = Command.make(
               Stream.filter((state) => state === CallState.ANSWERED || state === CallState.ENDED),
               Stream.runHead
             )
-            if (Option.getOrUndefined(reached) === CallState.ANSWERED) yield* bridge(call, other)
-            else yield* Effect.ignore(call.hangup)
+            if (Option.getOrUndefined(reached) === CallState.ANSWERED) {
+              // the caller may have hung up meanwhile: then the new call goes too
+              yield* bridge(call, other).pipe(Effect.catchTag("InvalidStateError", () => Effect.ignore(other.hangup)))
+            } else {
+              yield* Effect.ignore(call.hangup)
+            }
             yield* tracked.done
           })
 

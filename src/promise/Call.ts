@@ -148,6 +148,7 @@ export class Call {
    * ANSWERED, with `other` ANSWERED too: joins the two calls through this
    * phone (audio both ways, digits forwarded) until one ends; resolves with
    * the one that ended first, the other hung up unless `hangupBoth` is false.
+   * Rejects with `InvalidStateError` when either is not answered.
    */
   async bridgeWith(other: Call, options?: BridgeOptions): Promise<Call> {
     const first = await Effect.runPromise(bridge(this.#call, other.#call, options))

@@ -10,6 +10,7 @@
  */
 import { Effect, Stream } from "effect"
 import { CallState } from "./CallState.ts"
+import { InvalidStateError } from "./Errors.ts"
 import type { VoIPCall } from "./VoIPCall.ts"
 
 /**
@@ -31,16 +32,21 @@ const oneWay = (from: VoIPCall, to: VoIPCall, forwardDtmf: boolean) =>
   ], { concurrency: "unbounded", discard: true })
 
 /**
- * Joins `a` and `b` (both ANSWERED) until one of them ends; gives which
- * ended first. With `hangupBoth` (the default) the other is then hung up.
+ * Joins `a` and `b` until one of them ends; gives which ended first. With
+ * `hangupBoth` (the default) the other is then hung up. Both must be
+ * ANSWERED, else it fails with `InvalidStateError`.
  *
  * @category combinators
  * @since 0.1.0
  */
-export const bridge = (a: VoIPCall, b: VoIPCall, options: BridgeOptions = {}): Effect.Effect<VoIPCall> => {
+export const bridge = (a: VoIPCall, b: VoIPCall, options: BridgeOptions = {}): Effect.Effect<VoIPCall, InvalidStateError> => {
   const forwardDtmf = options.forwardDtmf ?? true
   const firstEnded = Effect.raceFirst(Effect.as(a.ended, a), Effect.as(b.ended, b))
   return Effect.gen(function*() {
+    for (const call of [a, b]) {
+      const state = yield* call.state
+      if (state !== CallState.ANSWERED) return yield* new InvalidStateError({ action: "bridge", state, allowed: [CallState.ANSWERED] })
+    }
     const ended = yield* Effect.raceFirst(
       firstEnded,
       Effect.andThen(Effect.all([oneWay(a, b, forwardDtmf), oneWay(b, a, forwardDtmf)], { concurrency: "unbounded" }), firstEnded)

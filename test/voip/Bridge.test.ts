@@ -13,7 +13,7 @@ import { bridge } from "../../src/voip/Bridge.ts"
 import { CallState } from "../../src/voip/CallState.ts"
 import type { VoIPCall } from "../../src/voip/VoIPCall.ts"
 import type { VoIPPhoneShape } from "../../src/voip/VoIPPhone.ts"
-import { ALICE, answering, BOB, phoneAt, rtpNetwork, runFor, world } from "./helpers.ts"
+import { ALICE, answering, BOB, handing, phoneAt, rtpNetwork, runFor, world } from "./helpers.ts"
 
 const CAROL: Endpoint = { address: "10.0.0.3", port: 5060 }
 
@@ -67,5 +67,18 @@ describe("bridge", () => {
       expect(yield* toCarol.endReason).toEqual(Option.some({ _tag: "LocalHangup" }))
       expect(yield* carol.ended).toEqual({ _tag: "RemoteHangup" })
       expect(yield* bot.rtpPortsInUse).toBe(0)
+    }).pipe(Effect.provide(world())))
+
+  it.effect("a call that is not answered cannot be bridged: InvalidStateError", () =>
+    Effect.gen(function*() {
+      const rtp = yield* rtpNetwork
+      const bobCalls = yield* handing
+      yield* phoneAt(BOB, rtp, { rtpLow: 20100, onIncomingCall: bobCalls.handler })
+      const alice = yield* phoneAt(ALICE, rtp, { rtpLow: 20000 })
+      const call = yield* alice.call(`sip:bot@${BOB.address}:${BOB.port}`)
+      const ringing = yield* bobCalls.next
+      const error = yield* Effect.flip(bridge(call, ringing))
+      expect(error).toMatchObject({ _tag: "InvalidStateError", action: "bridge", allowed: [CallState.ANSWERED] })
+      yield* ringing.deny()
     }).pipe(Effect.provide(world())))
 })
