@@ -95,6 +95,7 @@ export { CallError, InvalidParameterError, InvalidStateError } from "./voip/Erro
 export type { HoldSide } from "./voip/CallSession.ts"
 export type { CallDirection, CallEvent, VoIPCall } from "./voip/VoIPCall.ts"
 export {
+  type CallOptions,
   type IncomingCallHandler,
   type PhoneLayerError,
   type PhoneOptions,

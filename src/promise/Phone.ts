@@ -29,6 +29,7 @@ import type { Endpoint } from "../transport/SipTransport.ts"
 import { CallError, type InvalidParameterError } from "../voip/Errors.ts"
 import type { VoIPCall } from "../voip/VoIPCall.ts"
 import {
+  type CallOptions,
   type IncomingCallHandler,
   type PhoneLayerError,
   type ReceivedMessage,
@@ -147,11 +148,12 @@ export class Phone {
   /**
    * Calls `number` (a user at the server, or a `sip:`/`sips:` URI) offering
    * `payloadTypes` (default: the `codecs` parameter, else PCMU and
-   * telephone-event); the call is DIALING. Rejects with
-   * `NoPortsAvailableError` or `CallError`.
+   * telephone-event); the call is DIALING, its INVITE carrying the
+   * `headers` of `options`. Rejects with `NoPortsAvailableError` or
+   * `CallError`.
    */
-  call(number: string, payloadTypes?: NonEmptyReadonlyArray<PayloadType>): Promise<Call> {
-    return this.#run("call", (phone) => Effect.map(phone.call(number, payloadTypes), (call) => new Call(call)))
+  call(number: string, payloadTypes?: NonEmptyReadonlyArray<PayloadType>, options?: CallOptions): Promise<Call> {
+    return this.#run("call", (phone) => Effect.map(phone.call(number, payloadTypes, options), (call) => new Call(call)))
   }
 
   /** Sends a MESSAGE (`text/plain` by default); whether it was accepted (2xx). */

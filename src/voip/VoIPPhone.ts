@@ -126,10 +126,13 @@ export interface VoIPPhoneShape {
   /**
    * Calls `number` (a user at the server, or a `sip:`/`sips:` URI) offering
    * `payloadTypes` (default PCMU and telephone-event); the call is DIALING.
+   * `headers` go into the INVITE (`P-Asserted-Identity`, `X-...` for the
+   * PBX's routing); those the stack writes itself fail with `CallError`.
    */
   readonly call: (
     number: string,
-    payloadTypes?: NonEmptyReadonlyArray<PayloadType>
+    payloadTypes?: NonEmptyReadonlyArray<PayloadType>,
+    options?: CallOptions
   ) => Effect.Effect<VoIPCall, NoPortsAvailableError | CallError>
   /** Sends a MESSAGE; whether it was accepted (2xx). */
   readonly message: (number: string, body: string, contentType?: string) => Effect.Effect<boolean, CallError>
@@ -235,6 +238,23 @@ const layerWithClient = <EC, RC, R>(
 
 const logCause = (what: string) => (cause: Cause.Cause<unknown>) =>
   Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logWarning(`${what} failed`, cause)
+
+/**
+ * What `call` can add to its INVITE.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CallOptions {
+  readonly headers?: ReadonlyArray<readonly [string, string]> | undefined
+}
+
+/** Headers an INVITE of ours gets from the stack: a caller's would contradict them. */
+const STACK_HEADERS: ReadonlySet<string> = new Set([
+  "via", "v", "from", "f", "to", "t", "call-id", "i", "cseq", "max-forwards", "contact", "m", "route",
+  "content-type", "c", "content-length", "l", "allow", "supported", "k", "require", "session-expires", "x", "min-se",
+  "authorization", "proxy-authorization"
+])
 
 /** A phone that runs: its client, the scope everything of this run lives in, its calls. */
 interface Running {
@@ -442,12 +462,17 @@ export const make = <EC, RC, R>(
           : Effect.succeed(running)
       )
 
-    const call = (number: string, payloadTypes?: NonEmptyReadonlyArray<PayloadType>) =>
-      Effect.flatMap(requireRunning("call"), ({ env }) =>
-        Effect.map(
-          makeOutgoing(env, { target: number, codecs: payloadTypes ?? offerCodecs(parameters) }),
-          (runtime) => runtime.call
-        ))
+    const call = (number: string, payloadTypes?: NonEmptyReadonlyArray<PayloadType>, options: CallOptions = {}) =>
+      Effect.gen(function*() {
+        const headers = options.headers ?? []
+        const owned = headers.find(([name]) => STACK_HEADERS.has(name.toLowerCase()))
+        if (owned !== undefined) {
+          return yield* new CallError({ action: "call", reason: `${owned[0]} is written by the stack, not by the caller` })
+        }
+        const { env } = yield* requireRunning("call")
+        const runtime = yield* makeOutgoing(env, { target: number, codecs: payloadTypes ?? offerCodecs(parameters), headers })
+        return runtime.call
+      })
 
     const message = (number: string, body: string, contentType = "text/plain") =>
       Effect.gen(function*() {

@@ -280,6 +280,25 @@ describe("outgoing calls", () => {
       yield* call.hangup
     }).pipe(Effect.provide(world())))
 
+  it.effect("headers of the caller go into the INVITE; one the stack writes itself is refused with CallError", () =>
+    Effect.gen(function*() {
+      const { peer, phone } = yield* setup()
+      const call = yield* phone.call(PEER_URI, undefined, {
+        headers: [["P-Asserted-Identity", "<sip:+15551234567@pbx.example>"], ["X-Campaign", "spring-42"]]
+      })
+      const incoming = yield* nextRequest(peer)
+      expect([incoming.request.headers.get("P-Asserted-Identity"), incoming.request.headers.get("X-Campaign")]).toEqual([
+        "<sip:+15551234567@pbx.example>",
+        "spring-42"
+      ])
+      yield* incoming.respond(peerResponse(incoming.request, 486))
+      expect(yield* call.ended).toEqual({ _tag: "Busy", status: 486 })
+      for (const name of ["Call-ID", "cseq", "Contact", "f"]) {
+        const refused = yield* Effect.flip(phone.call(PEER_URI, undefined, { headers: [[name, "x"]] }))
+        expect(refused._tag === "CallError" && refused.message).toContain(`${name} is written by the stack`)
+      }
+    }).pipe(Effect.provide(world())))
+
   it.effect("every action the state forbids fails with InvalidStateError carrying the state (pyVoIP's table)", () =>
     Effect.gen(function*() {
       const { peer, phone } = yield* setup()
