@@ -9,7 +9,8 @@
  *   an offer gets ours in the 200 and the answer comes in the ACK. The 200
  *   is sent again until the ACK (`UaCore.acceptInvite`).
  * - `reoffer` sends our re-INVITE (hold: a=sendonly, resume: a=sendrecv)
- *   and applies the answer. Glare (§14.1): a re-INVITE of the peer while
+ *   and applies the answer; a reliable 18x to it is PRACKed in the dialog
+ *   (RFC 3262), each RSeq once and in order. Glare (§14.1): a re-INVITE of the peer while
  *   ours is pending is answered 491, and ours, answered 491, is sent again
  *   after a random wait on the `Clock` (2.1–4 s when we chose the Call-ID,
  *   else 0–2 s). A second re-INVITE of the peer while its first is pending
@@ -67,6 +68,7 @@ import { parseNameAddr } from "../sip/headers/NameAddr.ts"
 import { formatReplaces, parseSessionExpires } from "../sip/headers/Simple.ts"
 import * as SIPMessage from "../sip/SIPMessage.ts"
 import type { SIPParseError } from "../sip/SIPParseError.ts"
+import type { ClientTransaction } from "../sip/transaction/ClientTransaction.ts"
 import type { ServerTransaction } from "../sip/transaction/ServerTransaction.ts"
 import { formatUri, make as makeUri, type SIPURI } from "../sip/Uri.ts"
 import { CallError } from "./Errors.ts"
@@ -576,7 +578,12 @@ export const make = (ctx: CallSessionContext): CallSession => {
    * an earlier exchange, at once); the dialog continues after the CSeq of the
    * last attempt. Gives the final response and its transaction.
    */
-  const inDialog = (method: string, init: Dialog.RequestInit, sessions?: AuthenticatedResponse["sessions"]) =>
+  const inDialog = (
+    method: string,
+    init: Dialog.RequestInit,
+    sessions?: AuthenticatedResponse["sessions"],
+    onTransaction?: (transaction: ClientTransaction) => Effect.Effect<void>
+  ) =>
     Effect.gen(function*() {
       const dialog = ctx.dialog.get()
       const refused = (reason: string) => new CallError({ action: method, reason })
@@ -586,7 +593,8 @@ export const make = (ctx: CallSessionContext): CallSession => {
       ctx.dialog.set(built.success.dialog)
       const sent = yield* env.client.sendAuthenticated(built.success.request, {
         destination: Dialog.nextHop(built.success.dialog),
-        sessions
+        sessions,
+        onTransaction
       }).pipe(
         Effect.mapError((error) => new CallError({ action: method, reason: error.message }))
       )
@@ -595,6 +603,27 @@ export const make = (ctx: CallSessionContext): CallSession => {
       if ((current.localSeq ?? 0) < usedSeq) ctx.dialog.set({ ...current, localSeq: usedSeq })
       return sent
     })
+
+  /**
+   * PRACKs the reliable provisional responses to our re-INVITE in the
+   * dialog (RFC 3262 §4): each RSeq once and in order, a gap or repeat not.
+   */
+  const prackReliable = (transaction: ClientTransaction): Effect.Effect<void> => {
+    let lastRseq: number | undefined
+    const onResponse = (response: SIPMessage.SIPMessage) => {
+      const status = statusOf(response)
+      if (status <= 100 || status >= 200 || !SIPMessage.requires(response, "100rel")) return Effect.void
+      const rseq = Number(response.headers.get("RSeq"))
+      if (!Number.isInteger(rseq) || rseq < 1 || (lastRseq !== undefined && rseq !== lastRseq + 1)) return Effect.void
+      lastRseq = rseq
+      return inDialog("PRACK", { headers: [["RAck", `${rseq} ${transaction.request.cseq?.seq ?? 0} INVITE`]] }).pipe(
+        Effect.flatMap(({ response: answer }) =>
+          statusOf(answer) >= 300 ? Effect.logWarning(`PRACK answered ${statusOf(answer)} ${answer.reason}`) : Effect.void),
+        Effect.catch((error) => Effect.logWarning(`PRACK failed: ${error.message}`))
+      )
+    }
+    return env.fork(Stream.runForEach(transaction.responses, onResponse).pipe(Effect.ignore))
+  }
 
   const sendOffer = (direction: TransmitType): Effect.Effect<"done" | "glare", CallError> =>
     Effect.gen(function*() {
@@ -608,7 +637,7 @@ export const make = (ctx: CallSessionContext): CallSession => {
           headers: [...Messages.capabilityHeaders(), ["User-Agent", Messages.PRODUCT], ...timerLines],
           body: Sdp.serialize(offer),
           contentType: "application/sdp"
-        }, sessions)
+        }, sessions, prackReliable)
       pending = "ours"
       const { response, transaction } = yield* Effect.gen(function*() {
         const first = yield* invite(timerHeaders(timer, true))

@@ -27,7 +27,7 @@ import {
   sentTo,
   statusOf
 } from "./answered.ts"
-import { ALICE, answering, BOB, inbox, nextRequest, peerAt, peerResponse, phoneAt, rtpNetwork, settle, world } from "./helpers.ts"
+import { ALICE, answering, BOB, hangupAnswered, inbox, nextRequest, peerAt, peerResponse, phoneAt, rtpNetwork, settle, world } from "./helpers.ts"
 
 describe("re-INVITE from the peer", () => {
   it.effect("hold (sendonly) is answered recvonly with the next o= version and stops our RTP; sendrecv on a new port resumes there", () =>
@@ -172,6 +172,32 @@ describe("hold() and unhold()", () => {
       yield* Fiber.join(holding)
       expect(yield* setup.events.next).toEqual({ _tag: "Held", by: "local" })
       yield* peerSessionEnd(setup)
+    }).pipe(Effect.provide(world())))
+
+  it.effect("a reliable 183 to our re-INVITE is PRACKed in the dialog (RAck, next CSeq) once; the 200 then completes hold()", () =>
+    Effect.gen(function*() {
+      const setup = yield* answered
+      const toTag = setup.dialog.get().localTag
+      const holding = yield* Effect.forkChild(setup.call.hold)
+      const ours = yield* nextRequest(setup.peer)
+      const seq = ours.request.cseq!.seq
+      const reliable = (rseq: number) =>
+        peerResponse(ours.request, 183, { toTag, contact: BOB, headers: [["Require", "100rel"], ["RSeq", String(rseq)]] })
+      yield* ours.respond(reliable(1))
+      const prack = yield* nextRequest(setup.peer)
+      expect([prack.request.method, prack.request.headers.get("RAck"), prack.request.cseq?.seq]).toEqual(["PRACK", `1 ${seq} INVITE`, seq + 1])
+      yield* prack.respond(peerResponse(prack.request, 200, { toTag }))
+      // a retransmission of the same RSeq is not PRACKed again
+      yield* ours.respond(reliable(1))
+      yield* settle
+      const answer = Sdp.serialize(Result.getOrThrow(OfferAnswer.createAnswer(sdpOf(ours.request), { address: BOB.address, port: PEER_RTP })).description)
+      yield* ours.respond(peerResponse(ours.request, 200, { sdp: answer, contact: BOB, toTag }))
+      yield* Fiber.join(holding)
+      expect((yield* ours.ack).cseq).toEqual({ seq, method: "ACK" })
+      expect(yield* setup.events.next).toEqual({ _tag: "Held", by: "local" })
+      // the dialog goes on after the PRACK's CSeq
+      const bye = yield* hangupAnswered(setup.call, setup.peer)
+      expect(bye.cseq?.seq).toBe(seq + 2)
     }).pipe(Effect.provide(world())))
 
   it.effect("a refused re-INVITE fails hold() and the call stays as it was", () =>
