@@ -36,6 +36,10 @@ const fromEnv = (variable: string) => <A>(flag: Flag.Flag<A>) =>
 const seconds = (name: string, description: string) =>
   Flag.Finite(name).pipe(Flag.withMetavar("SECONDS"), Flag.withDescription(description), Flag.optional)
 
+/** A delay in seconds that `fallback` fills when the flag is not given. */
+const delay = (name: string, description: string, fallback: number) =>
+  Flag.Finite(name).pipe(Flag.withMetavar("SECONDS"), Flag.withDescription(description), Flag.withDefault(fallback))
+
 const toggle = (name: string, description: string) =>
   Flag.Boolean(name).pipe(Flag.withDescription(description), Flag.withoutNegation, Flag.withDefault(false))
 
@@ -101,11 +105,7 @@ export const media = {
   record: text("record", "FILE.wav", "record what the peer sends (8 kHz mono; each call overwrites it)").pipe(Flag.optional),
   echo: toggle("echo", "send back what the peer sends"),
   dtmf: text("dtmf", "DIGITS", "RFC 4733 digits to send once answered (0-9 * # A-D)").pipe(Flag.optional),
-  dtmfDelay: Flag.Finite("dtmf-delay").pipe(
-    Flag.withMetavar("SECONDS"),
-    Flag.withDescription("wait this long after the answer before --dtmf (default 1)"),
-    Flag.withDefault(1)
-  ),
+  dtmfDelay: delay("dtmf-delay", "wait this long after the answer before --dtmf (default 1)", 1),
   hangupAfter: seconds("hangup-after", "hang up this long after the answer"),
   codec: Flag.Literals("codec", ["pcmu", "pcma"]).pipe(
     Flag.withDescription("the only audio codec to offer and accept (default: offer PCMU, accept PCMU or PCMA)"),
@@ -127,11 +127,7 @@ export type MediaFlags = Values<typeof media>
  */
 export const control = {
   transfer: text("transfer", "URI", "blind-transfer the call (REFER) to URI once answered").pipe(Flag.optional),
-  transferAfter: Flag.Finite("transfer-after").pipe(
-    Flag.withMetavar("SECONDS"),
-    Flag.withDescription("wait this long after the answer before --transfer (default 0)"),
-    Flag.withDefault(0)
-  ),
+  transferAfter: delay("transfer-after", "wait this long after the answer before --transfer (default 0)", 0),
   holdAfter: seconds("hold-after", "put the peer on hold this long after the answer"),
   unholdAfter: seconds("unhold-after", "resume the held call this long after the answer")
 }
